@@ -1,0 +1,42 @@
+# Every target sets up what it needs: a fresh Debian/Ubuntu machine only needs `make`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# Debian packages the project and its tests need (none of them is downloaded outside apt).
+APT_PACKAGES := python3-venv python3-dev
+
+.PHONY: up demo test lint bench clean apt
+
+up: demo
+
+demo: $(STAMP)  ## Serve the Memory Game locally and show a signed request answered
+	$(PY) -m skills demo
+
+test: $(STAMP)  ## Lint, then run the whole test suite (bench excluded)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" && rc=0; exit $$rc
+
+bench: $(STAMP)  ## Print the benchmark figures
+	$(PY) -m pytest -m bench -s tests/bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory apt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The appliance's Django admin (the catalogue of installed skills)."""

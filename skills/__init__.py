@@ -1,0 +1,1 @@
+"""Alexa skills for the appliance: the runtime (``skills.runtime``) and the bundled skills."""

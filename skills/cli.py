@@ -1,0 +1,72 @@
+"""``python -m skills``: serve a skill, or run the local demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .loader import SkillNotFound, load_app
+
+
+def _bind(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT with a port 1-65535, not {value!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m skills", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve one skill over HTTP")
+    serve.add_argument("target", help="a skill directory, or a legacy Flask-Ask module (.py)")
+    serve.add_argument("--bind", type=_bind, default=("127.0.0.1", 5000), metavar="HOST:PORT",
+                       help="where to listen without a systemd socket (127.0.0.1:5000)")
+    serve.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")
+    serve.add_argument("--idle-exit", type=_positive, metavar="SECONDS",
+                       help="exit after this long without requests (for socket activation)")
+    serve.add_argument("--name", help="the skill's name in logs (default: the target's name)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"])
+
+    demo = commands.add_parser("demo", help="play the Memory Game with signed requests")
+    demo.add_argument("--port", type=int, default=0, help="port for the skill (default: any free)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(port=args.port)
+
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = load_app(args.target)
+    except SkillNotFound as exc:
+        print(f"python -m skills serve: {exc}", file=sys.stderr)
+        return 2
+    from .serve import serve
+
+    host, port = args.bind
+    name = args.name or _target_name(args.target)
+    serve(app, host=host, port=port, threads=args.threads, idle_exit=args.idle_exit, name=name)
+    return 0
+
+
+def _target_name(target: str) -> str:
+    from pathlib import Path
+
+    path = Path(target)
+    return path.stem if path.suffix == ".py" else path.resolve().name

@@ -1,0 +1,78 @@
+"""Per-request state and the proxies skill code imports (``request``, ``session``, ...).
+
+The state lives on ``flask.g``, so it is private to one request on one thread, exactly as
+Flask-Ask's proxies behaved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from werkzeug.local import LocalProxy
+
+from .objects import AlexaObject, wrap
+
+
+class RequestState:
+    """The Alexa envelope of the request being handled."""
+
+    def __init__(self, payload: dict):
+        self.payload = wrap(payload)
+        session = self.payload.get("session")
+        if session is not None and not isinstance(session.get("attributes"), dict):
+            session["attributes"] = AlexaObject()
+        self.convert_errors: dict[str, Exception] = {}
+        self.stream: AlexaObject | None = None
+
+    @property
+    def request(self) -> AlexaObject:
+        return self.payload.get("request") or AlexaObject()
+
+    @property
+    def session(self) -> AlexaObject | None:
+        return self.payload.get("session")
+
+    @property
+    def context(self) -> AlexaObject:
+        return self.payload.get("context") or AlexaObject()
+
+    @property
+    def version(self) -> str | None:
+        return self.payload.get("version")
+
+    @property
+    def user_id(self) -> str | None:
+        system_user = self.context.System and self.context.System.user
+        if system_user and system_user.userId:
+            return system_user.userId
+        return self.session.user.userId if self.session and self.session.user else None
+
+
+def current_state() -> RequestState | None:
+    """The state of the Alexa request being handled, or None outside one."""
+    return g.get("_alexa_state") if g else None
+
+
+def set_state(state: RequestState) -> None:
+    g._alexa_state = state
+
+
+def _state() -> RequestState:
+    state = current_state()
+    if state is None:
+        raise RuntimeError("no Alexa request is being handled")
+    return state
+
+
+def _session() -> Any:
+    session = _state().session
+    # Requests without a session (AudioPlayer events) still get a usable, empty one.
+    return session if session is not None else AlexaObject(attributes=AlexaObject())
+
+
+request: Any = LocalProxy(lambda: _state().request)
+session: Any = LocalProxy(_session)
+context: Any = LocalProxy(lambda: _state().context)
+version: Any = LocalProxy(lambda: _state().version)
+convert_errors: Any = LocalProxy(lambda: _state().convert_errors)
