@@ -19,9 +19,11 @@ import logging
 import math
 import os
 import posixpath
+import re
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.x509 import verification as xv
 
 if TYPE_CHECKING:
     import requests
@@ -45,6 +48,7 @@ ECHO_API_HOST = "echo-api.amazon.com"
 _URL_HOST = "s3.amazonaws.com"
 _URL_PATH_PREFIX = "/echo.api/"
 _FETCH_ERROR = "could not fetch the signing certificate chain"
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
 
 
 class VerificationError(Exception):
@@ -178,8 +182,8 @@ class CertChainStore:
         self.session = session
         self.clock = clock
         self._entries: dict[str, _Entry] = {}
-        self._roots: list[x509.Certificate] | None = None
-        self._lock = threading.Lock()  # guards _roots and _url_locks
+        self._store: xv.Store | None = None
+        self._lock = threading.Lock()  # guards _store and _url_locks
         self._url_locks: dict[str, list[Any]] = {}  # url -> [Lock, number of users]
 
     def public_key(self, url: str) -> RSAPublicKey:
@@ -195,6 +199,7 @@ class CertChainStore:
                 return entry.key
             # Expired (or not yet valid) in memory: forget it, the file may have been replaced.
             self._entries.pop(url, None)
+            self._trust_store()  # a broken CA bundle must not look like a bad cache file
             entry = self._load_from_disk(url, now)
             if entry is None:
                 pem = self._fetch(url)
@@ -219,9 +224,9 @@ class CertChainStore:
                 if slot[1] == 0:
                     del self._url_locks[url]
 
-    def _trusted_roots(self) -> list[x509.Certificate]:
+    def _trust_store(self) -> xv.Store:
         with self._lock:
-            if self._roots is None:
+            if self._store is None:
                 path = self.ca_bundle
                 if path is None:
                     import certifi  # deferred: only needed the first time a chain is validated
@@ -229,16 +234,26 @@ class CertChainStore:
                     path = certifi.where()
                 try:
                     with open(path, "rb") as fh:
-                        self._roots = x509.load_pem_x509_certificates(fh.read())
-                except (OSError, ValueError) as exc:
-                    raise VerificationError(
-                        f"could not load the CA bundle {path}: {type(exc).__name__}"
-                    ) from None
-            return self._roots
+                        blocks = _PEM_CERT.findall(fh.read())
+                except OSError as exc:
+                    msg = f"could not load the CA bundle {path}: {type(exc).__name__}"
+                    raise VerificationError(msg) from None
+                roots = []
+                # One by one: a single malformed root (certifi ships one with a negative serial,
+                # which cryptography warns about and will one day refuse) must not void the rest.
+                for block in blocks:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        try:
+                            roots.append(x509.load_pem_x509_certificate(block))
+                        except ValueError:
+                            log.warning("skipping an unparsable certificate in %s", path)
+                if not roots:
+                    raise VerificationError(f"the CA bundle {path} holds no certificates")
+                self._store = xv.Store(roots)
+            return self._store
 
     def _validate(self, pem: bytes, now: float) -> _Entry:
-        from cryptography.x509 import verification as xv
-
         try:
             certs = x509.load_pem_x509_certificates(pem)
         except ValueError:
@@ -258,10 +273,9 @@ class CertChainStore:
             )
         if ECHO_API_HOST not in _dns_names(leaf):
             raise VerificationError(f"signing certificate is not issued to {ECHO_API_HOST}")
-        store = xv.Store(self._trusted_roots())
         verifier = (
             xv.PolicyBuilder()
-            .store(store)
+            .store(self._trust_store())
             .time(dt.datetime.fromtimestamp(now, dt.UTC))
             .build_server_verifier(x509.DNSName(ECHO_API_HOST))
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from skills.runtime.verifier import cache_file_name
@@ -70,9 +71,9 @@ def _leaf_usage() -> x509.KeyUsage:
 def _build(
     *,
     subject: x509.Name,
-    key: rsa.RSAPrivateKey,
+    key: CertificateIssuerPrivateKeyTypes,
     issuer: x509.Certificate | None,
-    issuer_key: rsa.RSAPrivateKey,
+    issuer_key: CertificateIssuerPrivateKeyTypes,
     not_before: dt.datetime,
     not_after: dt.datetime,
     ca: bool,
@@ -160,7 +161,7 @@ class TestPKI:
 
     def _leaf(
         self,
-        key: rsa.RSAPrivateKey,
+        key: CertificateIssuerPrivateKeyTypes,
         *,
         san: str,
         not_before: dt.datetime,
@@ -223,14 +224,15 @@ class TestPKI:
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
         self_signed: bool = False,
-    ) -> tuple[bytes, rsa.RSAPrivateKey]:
+        key: CertificateIssuerPrivateKeyTypes | None = None,
+    ) -> tuple[bytes, CertificateIssuerPrivateKeyTypes]:
         """A fresh leaf (+ this PKI's intermediate) for negative tests; returns (PEM, leaf key).
 
         With ``self_signed`` the leaf signs itself and the PEM holds only that leaf, so it
-        chains to nothing the verifier trusts.
+        chains to nothing the verifier trusts. ``key`` swaps in another leaf key (e.g. EC).
         """
         now = dt.datetime.now(_UTC)
-        key = _new_key(self.key_size)
+        key = _new_key(self.key_size) if key is None else key
         leaf = self._leaf(
             key,
             san=san,
@@ -242,7 +244,7 @@ class TestPKI:
             return _pem(leaf), key
         return _pem(leaf, self.intermediate_cert), key
 
-    def key_pem(self, key: rsa.RSAPrivateKey | None = None) -> bytes:
+    def key_pem(self, key: CertificateIssuerPrivateKeyTypes | None = None) -> bytes:
         """PEM of a private key (the leaf's by default), e.g. for an ``ssl`` server context."""
         return (self.leaf_key if key is None else key).private_bytes(
             serialization.Encoding.PEM,
