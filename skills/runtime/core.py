@@ -183,13 +183,16 @@ class Ask:
             payload = _parse(body)
             if ext.settings.verify_requests:
                 check_time = not current_app.debug or ext.settings.verify_timestamp_debug
-                ext.verifier.check_timestamps = check_time
-                ext.verifier.verify(http_request.headers, body, payload)
+                ext.verifier.verify(http_request.headers, body, payload,
+                                    timestamps=check_time)
         except (BadRequest, VerificationError) as exc:
             request_log.warning("request refused: %s (%.1f ms)", exc,
                                 (time.perf_counter() - started) * 1000)
-            return Response(json.dumps({"error": "bad request"}), 400,
-                            mimetype="application/json")
+            return _refused()
+        except Exception:
+            # A request we cannot even check is refused; the traceback stays in the log.
+            log.exception("request refused: verification failed unexpectedly")
+            return _refused()
         envelope, outcome = self.handle(payload, ext.settings)
         _log_request(payload, outcome, started)
         if isinstance(envelope, dict):
@@ -286,6 +289,10 @@ class Ask:
             if isinstance(envelope, Response):
                 return envelope.get_json()
             return envelope
+
+
+def _refused() -> Response:
+    return Response(json.dumps({"error": "bad request"}), 400, mimetype="application/json")
 
 
 def _yaml_loader(root_path: str, path: str, fallback):

@@ -261,7 +261,7 @@ class CertChainStore:
         leaf, intermediates = certs[0], certs[1:]
         not_before = leaf.not_valid_before_utc.timestamp()
         not_after = leaf.not_valid_after_utc.timestamp()
-        # These two pre-checks only give clearer messages; the verifier below enforces them too.
+        # These pre-checks only give clearer messages; the verifier below enforces them too.
         if now > not_after:
             raise VerificationError(
                 f"signing certificate expired at {leaf.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}"
@@ -282,8 +282,9 @@ class CertChainStore:
         try:
             verifier.verify(leaf, intermediates)
         except xv.VerificationError as exc:
-            reason = str(exc).removeprefix("validation failed: ")
-            msg = f"signing certificate chain is not trusted: {reason[:160]}"
+            reason = str(exc).removeprefix("validation failed: ")[:160]
+            reason = "".join(c if c.isprintable() else "?" for c in reason)  # names are untrusted
+            msg = f"signing certificate chain is not trusted: {reason}"
             raise VerificationError(msg) from None
         key = leaf.public_key()
         if not isinstance(key, RSAPublicKey):
@@ -402,14 +403,16 @@ class RequestVerifier:
         self.check_timestamps = check_timestamps
         self.clock = clock
 
-    def verify(self, headers: Mapping[str, str], body: bytes, payload: dict) -> None:
+    def verify(self, headers: Mapping[str, str], body: bytes, payload: dict, *,
+               timestamps: bool | None = None) -> None:
+        """``timestamps`` overrides the verifier's default for this one request."""
         url = headers.get("SignatureCertChainUrl")
         check_cert_chain_url(url)
         key = self.store.public_key(url)
         self._check_signature(key, headers, body)
         if not isinstance(payload, dict):
             raise VerificationError("request body is not a JSON object")
-        if self.check_timestamps:
+        if self.check_timestamps if timestamps is None else timestamps:
             request = payload.get("request")
             request = request if isinstance(request, dict) else {}
             check_timestamp(request.get("timestamp"), request.get("type") or "", now=self.clock())

@@ -164,6 +164,13 @@ class LocalS3Adapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def local_session(port: int, ca_file: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # an environment proxy would be chosen for the real host name
+    session.mount("https://", LocalS3Adapter(port, ca_file))
+    return session
+
+
 @pytest.fixture(scope="module")
 def s3(pki, tmp_path_factory):
     """A real HTTPS server presenting a certificate for s3.amazonaws.com from its own test CA."""
@@ -183,13 +190,10 @@ def s3(pki, tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    session = requests.Session()
-    session.trust_env = False  # no proxies from the environment
-    session.mount(
-        "https://",
-        LocalS3Adapter(server.server_address[1], server_pki.write_ca_bundle(directory / "ca.pem")),
+    session = local_session(
+        server.server_address[1], server_pki.write_ca_bundle(directory / "ca.pem")
     )
-    fake.session = session
+    fake.session, fake.port, fake.dir = session, server.server_address[1], directory
     yield fake
     fake.release.set()
     server.shutdown()
@@ -201,7 +205,7 @@ def s3(pki, tmp_path_factory):
 def fetching_store(s3, ca_bundle, tmp_path, clock):
     def build(**kwargs) -> CertChainStore:
         options = {"ca_bundle": ca_bundle, "cache_dir": str(tmp_path / "cache"), "clock": clock}
-        return CertChainStore(session=s3.session, **{**options, **kwargs})
+        return CertChainStore(**{**options, "session": s3.session, **kwargs})
 
     return build
 
@@ -378,6 +382,13 @@ def test_it_writes_a_fetched_chain_to_the_disk_cache_with_mode_0600(
     assert path.read_bytes() == pki.chain_pem
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+
+
+def test_it_refuses_a_server_whose_tls_certificate_it_does_not_trust(pki, s3, fetching_store):
+    # Guards the harness too: the fetch really verifies TLS, so passing tests mean something.
+    session = local_session(s3.port, pki.write_ca_bundle(s3.dir / "wrong.pem"))
+    message = refused(fetching_store(session=session), s3.serve(pki.chain_pem))
+    assert message == "could not fetch the signing certificate chain: SSLError"
 
 
 def test_it_refuses_a_redirect(pki, s3, fetching_store):
