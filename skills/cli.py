@@ -57,11 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     except SkillNotFound as exc:
         print(f"python -m skills serve: {exc}", file=sys.stderr)
         return 2
-    from .serve import serve
+    from .serve import ServeError, serve
 
     host, port = args.bind
     name = args.name or _target_name(args.target)
-    serve(app, host=host, port=port, threads=args.threads, idle_exit=args.idle_exit, name=name)
+    try:
+        serve(app, host=host, port=port, threads=args.threads, idle_exit=args.idle_exit,
+              name=name)
+    except ServeError as exc:
+        print(f"python -m skills serve: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

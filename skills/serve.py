@@ -23,6 +23,10 @@ SD_LISTEN_FDS_START = 3
 HEALTH_PATH = "/_skill/health"
 
 
+class ServeError(Exception):
+    """The server could not start; the message says why."""
+
+
 def systemd_socket() -> socket.socket | None:
     """The socket systemd passed to this process (``LISTEN_FDS``), if any."""
     if os.environ.get("LISTEN_PID") != str(os.getpid()):
@@ -87,10 +91,13 @@ def serve(app, *, host: str = "127.0.0.1", port: int = 5000, threads: int = 4,
     options = {"threads": threads, "ident": "skill", "clear_untrusted_proxy_headers": True,
                "channel_timeout": 30}
     inherited = systemd_socket()
-    if inherited is not None:
-        server = create_server(activity, sockets=[inherited], **options)
-    else:
-        server = create_server(activity, host=host, port=port, **options)
+    try:
+        if inherited is not None:
+            server = create_server(activity, sockets=[inherited], **options)
+        else:
+            server = create_server(activity, host=host, port=port, **options)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if idle_exit:
