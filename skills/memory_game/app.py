@@ -67,6 +67,7 @@ def no():
 
 @ask.intent("AMAZON.StopIntent")
 @ask.intent("AMAZON.CancelIntent")
+@ask.intent("AMAZON.NavigateHomeIntent")  # a game has no home screen: leave it
 def stop():
     return statement(render_template("goodbye"))
 

@@ -81,9 +81,10 @@ class Ask:
         self._session_started: Callable | None = None
         self._default_intent: _Handler | None = None
         if stream_cache is not None:
-            from . import audio
+            # Not ``from . import audio``: the package rebinds that name to the response class.
+            import importlib
 
-            audio.stream_cache = stream_cache
+            importlib.import_module(".audio", __package__).stream_cache = stream_cache
         if app is not None:
             self.init_app(app, path)
         elif blueprint is not None:
@@ -185,6 +186,9 @@ class Ask:
                 check_time = not current_app.debug or ext.settings.verify_timestamp_debug
                 ext.verifier.verify(http_request.headers, body, payload,
                                     timestamps=check_time)
+            elif ext.settings.application_ids:
+                # A configured skill ID still holds without signatures, as in run_aws_lambda.
+                check_application_id(payload, ext.settings.application_ids)
         except (BadRequest, VerificationError) as exc:
             request_log.warning("request refused: %s (%.1f ms)", exc,
                                 (time.perf_counter() - started) * 1000)
@@ -194,9 +198,17 @@ class Ask:
             log.exception("request refused: verification failed unexpectedly")
             return _refused()
         envelope, outcome = self.handle(payload, ext.settings)
-        _log_request(payload, outcome, started)
         if isinstance(envelope, dict):
-            return Response(json.dumps(envelope), mimetype="application/json")
+            try:
+                body = json.dumps(envelope)
+            except (TypeError, ValueError):
+                # e.g. a date left in session.attributes: apologise rather than answer 500.
+                log.exception("response to %s is not JSON", _describe(current_state().request))
+                body, outcome = json.dumps(
+                    {"version": "1.0", "response": statement(SORRY).response_body()}), "error"
+            _log_request(payload, outcome, started)
+            return Response(body, mimetype="application/json")
+        _log_request(payload, outcome, started)
         return envelope
 
     def _read_body(self, limit: int) -> bytes:
@@ -259,7 +271,8 @@ class Ask:
         if intent is not None:
             values = {name: _slot_value(slot) for name, slot in (intent.slots or {}).items()}
         else:
-            values = dict(state.request)
+            # Item access wraps nested dicts, so ``payload.purchaseResult`` works as in Flask-Ask.
+            values = {key: state.request[key] for key in state.request}
         arguments = []
         for arg in handler.arg_names:
             value = values.get(handler.mapping.get(arg, arg))
@@ -315,7 +328,8 @@ def _parse(body: bytes) -> dict:
     for key in ("session", "context"):
         if key in payload and not isinstance(payload[key], dict):
             raise BadRequest(f"{key} is not an object")
-    if request["type"] == "IntentRequest":
+    # CanFulfillIntentRequest carries an intent too; logging reads any that is present.
+    if request["type"] == "IntentRequest" or "intent" in request:
         intent = request.get("intent")
         if not isinstance(intent, dict) or not isinstance(intent.get("name"), str):
             raise BadRequest("request.intent.name is missing")

@@ -24,6 +24,9 @@ class RequestState:
             session["attributes"] = AlexaObject()
         self.convert_errors: dict[str, Exception] = {}
         self.stream: AlexaObject | None = None
+        # Requests without a session (AudioPlayer events) still get one usable, empty session
+        # for the whole request; it is not sent back, as Alexa expects none.
+        self.detached_session = AlexaObject(attributes=AlexaObject())
 
     @property
     def request(self) -> AlexaObject:
@@ -66,9 +69,8 @@ def _state() -> RequestState:
 
 
 def _session() -> Any:
-    session = _state().session
-    # Requests without a session (AudioPlayer events) still get a usable, empty one.
-    return session if session is not None else AlexaObject(attributes=AlexaObject())
+    state = _state()
+    return state.session if state.session is not None else state.detached_session
 
 
 request: Any = LocalProxy(lambda: _state().request)

@@ -40,7 +40,10 @@ class YamlTemplateLoader(BaseLoader):
             if stamp == self._stamp:
                 return
             if stamp is None:
-                self._templates, self._stamp = {}, None
+                # Mid-edit or deleted: keep serving what we had rather than failing every turn.
+                if self._templates:
+                    log.error("templates %s missing, keeping the previous ones", self.path)
+                self._stamp = None
                 return
             try:
                 with open(self.path, encoding="utf-8") as handle:
