@@ -19,6 +19,7 @@ DEFAULTS: dict[str, object] = {
     "ASK_CERT_CACHE_DIR": None,  # where downloaded chains are kept between restarts
     "ASK_MAX_REQUEST_BYTES": 256 * 1024,  # Alexa's requests are a few KiB
     "ASK_PROGRESSIVE_TIMEOUT": 1.0,  # seconds; the user is waiting
+    "ASK_TEMPLATES_PATH": None,  # templates.yaml elsewhere than the skill's folder (the admin's)
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -97,6 +97,7 @@ class Ask:
             raise TypeError("route is a required argument when app is not None")
         self.app = app
         self._configure(app)
+        path = os.environ.get("ASK_TEMPLATES_PATH") or app.config.get("ASK_TEMPLATES_PATH") or path
         app.jinja_loader = _yaml_loader(app.root_path, path, app.jinja_loader)
         app.jinja_env.auto_reload = True
         app.add_url_rule(self._route, "ask", self._flask_view_func, methods=["POST"])
@@ -104,6 +105,7 @@ class Ask:
     def init_blueprint(self, blueprint: Blueprint, path: str = "templates.yaml") -> None:
         if self._route is not None:
             raise TypeError("route cannot be set when using blueprints")
+        path = os.environ.get("ASK_TEMPLATES_PATH") or path
         blueprint.jinja_loader = _yaml_loader(blueprint.root_path, path, None)
         blueprint.add_url_rule("", "ask", self._flask_view_func, methods=["POST"])
         blueprint.record_once(lambda state: self._configure(state.app))
@@ -309,6 +311,7 @@ def _refused() -> Response:
 
 
 def _yaml_loader(root_path: str, path: str, fallback):
+    # An absolute path (the admin's copy under /etc/appliance) replaces the skill's own file.
     loader = YamlTemplateLoader(os.path.join(root_path, path))
     return ChoiceLoader([loader, fallback]) if fallback is not None else loader
 

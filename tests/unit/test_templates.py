@@ -127,3 +127,13 @@ def test_a_deleted_file_keeps_the_last_good_templates(app, skill_dir, caplog):
     assert "missing, keeping the previous ones" in caplog.text
     write(templates, "greet: Back again\n")
     assert render(app, "greet") == "Back again"
+
+
+def test_ask_templates_path_replaces_the_skills_own_file(skill_dir, tmp_path, monkeypatch):
+    write(skill_dir / "templates.yaml", "greet: From the skill\n")
+    managed = tmp_path / "managed.yaml"
+    write(managed, "greet: From the admin\n")
+    monkeypatch.setenv("ASK_TEMPLATES_PATH", str(managed))
+    app = Flask(__name__, root_path=str(skill_dir))
+    Ask(app, "/")
+    assert render(app, "greet") == "From the admin"
