@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from .envfile import EnvFileError, read_env_file
 from .loader import SkillNotFound, load_app
 
 
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--idle-exit", type=_positive, metavar="SECONDS",
                        help="exit after this long without requests (for socket activation)")
     serve.add_argument("--name", help="the skill's name in logs (default: the target's name)")
+    serve.add_argument("--env-file", metavar="PATH",
+                       help="read NAME=\"value\" settings (ASK_*, the skill's own) from PATH")
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"])
 
@@ -53,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.env_file:
+            os.environ.update(read_env_file(args.env_file))
         app = load_app(args.target)
-    except SkillNotFound as exc:
+    except (SkillNotFound, EnvFileError) as exc:
         print(f"python -m skills serve: {exc}", file=sys.stderr)
         return 2
     from .serve import ServeError, serve

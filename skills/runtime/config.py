@@ -16,6 +16,7 @@ DEFAULTS: dict[str, object] = {
     "ASK_VERIFY_TIMESTAMP_DEBUG": False,  # in debug mode timestamps are only checked when set
     "ASK_PRETTY_DEBUG_LOGS": False,
     "ASK_CA_BUNDLE": None,  # PEM trust roots for the signing chain; None means certifi's
+    "ASK_EXTRA_CA_BUNDLE": None,  # more roots on top (the admin's test-console CA)
     "ASK_CERT_CACHE_DIR": None,  # where downloaded chains are kept between restarts
     "ASK_MAX_REQUEST_BYTES": 256 * 1024,  # Alexa's requests are a few KiB
     "ASK_PROGRESSIVE_TIMEOUT": 1.0,  # seconds; the user is waiting
@@ -52,6 +53,7 @@ class Settings:
     verify_timestamp_debug: bool
     pretty_debug_logs: bool
     ca_bundle: str | None
+    extra_ca_bundle: str | None
     cert_cache_dir: str | None
     max_request_bytes: int
     progressive_timeout: float
@@ -71,6 +73,7 @@ class Settings:
             ),
             pretty_debug_logs=envbool(get("ASK_PRETTY_DEBUG_LOGS"), "ASK_PRETTY_DEBUG_LOGS"),
             ca_bundle=str(get("ASK_CA_BUNDLE") or "") or None,
+            extra_ca_bundle=str(get("ASK_EXTRA_CA_BUNDLE") or "") or None,
             cert_cache_dir=str(get("ASK_CERT_CACHE_DIR") or "") or None,
             max_request_bytes=int(get("ASK_MAX_REQUEST_BYTES")),
             progressive_timeout=float(get("ASK_PROGRESSIVE_TIMEOUT")),

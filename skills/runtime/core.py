@@ -49,7 +49,9 @@ class _Extension:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.verifier = RequestVerifier(
-            CertChainStore(ca_bundle=settings.ca_bundle, cache_dir=settings.cert_cache_dir),
+            CertChainStore(ca_bundle=settings.ca_bundle,
+                           extra_ca_bundle=settings.extra_ca_bundle,
+                           cache_dir=settings.cert_cache_dir),
             application_ids=settings.application_ids,
         )
 

@@ -162,6 +162,28 @@ class _Entry:
     not_after: float
 
 
+def _load_roots(path: str) -> list[x509.Certificate]:
+    try:
+        with open(path, "rb") as fh:
+            blocks = _PEM_CERT.findall(fh.read())
+    except OSError as exc:
+        msg = f"could not load the CA bundle {path}: {type(exc).__name__}"
+        raise VerificationError(msg) from None
+    roots = []
+    # One by one: a single malformed root (certifi ships one with a negative serial, which
+    # cryptography warns about and will one day refuse) must not void the rest.
+    for block in blocks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                roots.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                log.warning("skipping an unparsable certificate in %s", path)
+    if not roots:
+        raise VerificationError(f"the CA bundle {path} holds no certificates")
+    return roots
+
+
 class CertChainStore:
     """Fetches, validates and caches Alexa's signing certificate chains by URL."""
 
@@ -169,6 +191,7 @@ class CertChainStore:
         self,
         *,
         ca_bundle: str | None = None,
+        extra_ca_bundle: str | None = None,
         cache_dir: str | None = None,
         timeout: float = 3.0,
         max_bytes: int = 64 * 1024,
@@ -176,6 +199,7 @@ class CertChainStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.ca_bundle = ca_bundle
+        self.extra_ca_bundle = extra_ca_bundle
         self.cache_dir = cache_dir
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -232,24 +256,9 @@ class CertChainStore:
                     import certifi  # deferred: only needed the first time a chain is validated
 
                     path = certifi.where()
-                try:
-                    with open(path, "rb") as fh:
-                        blocks = _PEM_CERT.findall(fh.read())
-                except OSError as exc:
-                    msg = f"could not load the CA bundle {path}: {type(exc).__name__}"
-                    raise VerificationError(msg) from None
-                roots = []
-                # One by one: a single malformed root (certifi ships one with a negative serial,
-                # which cryptography warns about and will one day refuse) must not void the rest.
-                for block in blocks:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        try:
-                            roots.append(x509.load_pem_x509_certificate(block))
-                        except ValueError:
-                            log.warning("skipping an unparsable certificate in %s", path)
-                if not roots:
-                    raise VerificationError(f"the CA bundle {path} holds no certificates")
+                roots = _load_roots(path)
+                if self.extra_ca_bundle:
+                    roots += _load_roots(self.extra_ca_bundle)
                 self._store = xv.Store(roots)
             return self._store
 

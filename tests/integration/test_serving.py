@@ -186,3 +186,27 @@ def test_it_refuses_a_port_in_use(skill_env):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def test_env_file_settings_and_an_extra_trust_root(tmp_path, alexa_trust, alexa_pki):
+    # Amazon's roots (certifi) stay trusted; the test root is added on top, from the file.
+    env_file = tmp_path / "skill.env"
+    env_file.write_text(
+        "# rendered by the admin\n"
+        f'ASK_EXTRA_CA_BUNDLE="{alexa_trust["ASK_CA_BUNDLE"]}"\n'
+        f'ASK_CERT_CACHE_DIR="{alexa_trust["ASK_CERT_CACHE_DIR"]}"\n'
+        'ASK_APPLICATION_ID="amzn1.ask.skill.only-this-one"\n')
+    with SkillProcess(MEMORY_GAME, args=("--env-file", str(env_file))) as skill:
+        assert SkillClient(skill.url, alexa_pki).launch().status == 400  # not its skill ID
+        own = SkillClient(skill.url, alexa_pki, application_id="amzn1.ask.skill.only-this-one")
+        assert own.launch().status == 200
+
+
+def test_a_bad_env_file_is_refused_clearly(tmp_path):
+    env_file = tmp_path / "skill.env"
+    env_file.write_text('ASK_VERIFY_REQUESTS="true\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "skills", "serve", str(MEMORY_GAME), "--env-file", str(env_file)],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "line 1" in result.stderr and "Traceback" not in result.stderr
