@@ -1,0 +1,174 @@
+"""The catalogue: what should run on this host. Every served file is rendered from it."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from . import validators
+
+PORT_VALIDATORS = [MinValueValidator(1024), MaxValueValidator(65535)]
+
+
+class HostSettings(models.Model):
+    """The host's own settings; one row (``HostSettings.load()``)."""
+
+    CA_LETSENCRYPT = "letsencrypt"
+    CA_STAGING = "letsencrypt-staging"
+    CA_INTERNAL = "internal"
+    CA_CHOICES = [
+        (CA_LETSENCRYPT, "Let's Encrypt"),
+        (CA_STAGING, "Let's Encrypt staging (untrusted certificates, for trials)"),
+        (CA_INTERNAL, "Caddy's internal CA (a local host)"),
+    ]
+    INIT_SYSTEMD = "systemd"
+    INIT_SYSV = "sysv"
+    INIT_CHOICES = [(INIT_SYSTEMD, "systemd units"), (INIT_SYSV, "SysV init scripts")]
+
+    domain = models.CharField(
+        max_length=253, default="localhost", validators=[validators.validate_hostname],
+        help_text="Skills get <skill>.<domain> unless they name a full host.")
+    admin_hostname = models.CharField(
+        max_length=253, default="admin", validators=[validators.validate_hostname],
+        help_text="The admin's host name: a label under the domain, or a full name.")
+    acme_email = models.CharField(max_length=254, blank=True,
+                                  validators=[validators.validate_email])
+    certificate_authority = models.CharField(max_length=32, choices=CA_CHOICES,
+                                             default=CA_INTERNAL)
+    init_flavour = models.CharField(max_length=16, choices=INIT_CHOICES, default=INIT_SYSTEMD)
+    duckdns_domains = models.CharField(
+        max_length=500, blank=True, validators=[validators.validate_duckdns_domains],
+        help_text="DuckDNS subdomains to keep pointed at this host, comma-separated.")
+    duckdns_token = models.CharField(max_length=64, blank=True,
+                                     validators=[validators.validate_duckdns_token])
+    duckdns_last_update = models.DateTimeField(null=True, blank=True)
+    duckdns_last_result = models.CharField(max_length=200, blank=True)
+    admin_port = models.PositiveIntegerField(default=8000, validators=PORT_VALIDATORS)
+    port_range_start = models.PositiveIntegerField(default=8100, validators=PORT_VALIDATORS)
+    port_range_end = models.PositiveIntegerField(default=8999, validators=PORT_VALIDATORS)
+    reserved_ports = models.CharField(
+        max_length=500, blank=True, default="2019",
+        help_text="Ports the host uses for other things, comma-separated (2019: Caddy's API).")
+    test_console_default = models.BooleanField(
+        default=True, help_text="New skills trust the test console's signing CA.")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "host settings"
+
+    def __str__(self) -> str:
+        return f"Host {self.domain}"
+
+    @classmethod
+    def load(cls) -> HostSettings:
+        host, _ = cls.objects.get_or_create(pk=1)
+        return host
+
+    def clean(self) -> None:
+        if self.port_range_start > self.port_range_end:
+            raise ValidationError({"port_range_end": "The range ends before it starts."})
+        if self.certificate_authority != self.CA_INTERNAL and not self.acme_email:
+            raise ValidationError({"acme_email": "Let's Encrypt needs an e-mail address."})
+        if self.duckdns_domains and not self.duckdns_token:
+            raise ValidationError({"duckdns_token": "DuckDNS domains need the account's token."})
+
+    def reserved(self) -> set[int]:
+        ports = {int(p) for p in validators.split_ids(self.reserved_ports) if p.isdigit()}
+        return ports | {self.admin_port}
+
+    def fqdn(self, hostname: str) -> str:
+        """A label becomes a subdomain of the host's domain; a dotted name stays as it is."""
+        return hostname if "." in hostname else f"{hostname}.{self.domain}"
+
+
+class Skill(models.Model):
+    SOURCE_BUNDLED = "bundled"
+    SOURCE_UPLOADED = "uploaded"
+    SOURCE_CHOICES = [(SOURCE_BUNDLED, "bundled with the appliance"),
+                      (SOURCE_UPLOADED, "uploaded")]
+
+    slug = models.CharField(max_length=26, unique=True, validators=[validators.validate_slug])
+    name = models.CharField(max_length=100)
+    source_kind = models.CharField(max_length=16, choices=SOURCE_CHOICES,
+                                   default=SOURCE_BUNDLED)
+    source = models.CharField(
+        max_length=200, help_text="A bundled skill's folder name (e.g. memory_game), or the "
+        "uploaded skill's folder under the data directory.")
+    enabled = models.BooleanField(default=True)
+    port = models.PositiveIntegerField(unique=True, null=True, blank=True,
+                                       validators=PORT_VALIDATORS,
+                                       help_text="Leave empty to pick a free one.")
+    hostname = models.CharField(max_length=253, blank=True,
+                                validators=[validators.validate_hostname],
+                                help_text="Empty: the slug, under the host's domain.")
+    application_ids = models.TextField(blank=True, validators=[validators.validate_skill_ids],
+                                       help_text="Alexa skill IDs allowed to call it.")
+    verify_requests = models.BooleanField(default=True)
+    environment = models.JSONField(default=dict, blank=True)
+    secrets = models.JSONField(default=dict, blank=True)
+    threads = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(32)])
+    on_demand = models.BooleanField(default=False,
+                                    help_text="Start on the first request, exit when idle.")
+    idle_exit = models.PositiveIntegerField(default=300,
+                                            validators=[MinValueValidator(10)])
+    test_console = models.BooleanField(
+        default=True, help_text="Trust the admin's test-console CA (turn off in production).")
+    templates = models.TextField(blank=True, help_text="templates.yaml")
+    interaction_model = models.TextField(blank=True, help_text="en-US interaction model JSON")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+    @property
+    def unit_name(self) -> str:
+        return f"alexa-skill-{self.slug}"
+
+    @property
+    def user_name(self) -> str:
+        return f"skill-{self.slug}"
+
+    def fqdn(self, host: HostSettings | None = None) -> str:
+        host = host or HostSettings.load()
+        return host.fqdn(self.hostname or self.slug)
+
+    def url(self, host: HostSettings | None = None) -> str:
+        return f"https://{self.fqdn(host)}/"
+
+    def model_json(self) -> dict:
+        try:
+            return json.loads(self.interaction_model) if self.interaction_model else {}
+        except ValueError:
+            return {}
+
+
+class Revision(models.Model):
+    PENDING, APPLIED, FAILED, SUPERSEDED = "pending", "applied", "failed", "superseded"
+    OUTCOMES = [(PENDING, "pending"), (APPLIED, "applied"), (FAILED, "failed (rolled back)"),
+                (SUPERSEDED, "superseded")]
+
+    number = models.PositiveIntegerField(unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL)
+    reason = models.CharField(max_length=200, blank=True)
+    files = models.JSONField(default=dict)  # path -> {content, mode, owner, group, secret}
+    catalogue = models.JSONField(default=dict)  # the rows it was rendered from, for rollback
+    diff = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOMES, default=PENDING)
+    messages = models.TextField(blank=True)
+    restored_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Revision {self.number} ({self.outcome})"

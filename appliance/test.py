@@ -1,0 +1,19 @@
+"""One base test case with named users, as every admin test needs them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.test import TestCase
+
+from .catalogue.models import HostSettings
+
+
+class BaseTestCase(TestCase):
+    def setUp(self):
+        super().setUp()
+        self.alice = User.objects.create_superuser("alice", "alice@example.org", "password")
+        self.bob = User.objects.create_user("bob", "bob@example.org", "password")  # not staff
+        self.host = HostSettings.load()
+
+    def login(self, user=None):
+        self.client.force_login(user or self.alice)
