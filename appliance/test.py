@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.contrib.auth.models import User
 from django.test import TestCase
 
+import skills
+
 from .catalogue.models import HostSettings
+
+MEMORY_GAME = Path(skills.__file__).resolve().parent / "memory_game"
+MEMORY_GAME_MODEL = (MEMORY_GAME / "skill-package/interactionModels/custom/en-US.json").read_text()
 
 
 class BaseTestCase(TestCase):

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"])
 
+    check = commands.add_parser("check", help="import a skill and report whether it can be served")
+    check.add_argument("target", help="a skill directory, or a legacy Flask-Ask module (.py)")
+
     demo = commands.add_parser("demo", help="play the Memory Game with signed requests")
     demo.add_argument("--port", type=int, default=0, help="port for the skill (default: any free)")
     return parser
@@ -49,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.target)
     if args.command == "demo":
         from .demo import run_demo
 
@@ -73,6 +78,26 @@ def main(argv: list[str] | None = None) -> int:
     except ServeError as exc:
         print(f"python -m skills serve: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _check(target: str) -> int:
+    """Import the skill the way ``serve`` would; one JSON line says whether it worked."""
+    import json
+    import traceback
+
+    try:
+        app = load_app(target)
+    except SkillNotFound as exc:
+        print(json.dumps({"ok": False, "error": str(exc)}))
+        return 1
+    except BaseException as exc:  # the skill's own code failed to import: say how
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{last.filename}, line {last.lineno}"
+        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc} ({where})"}))
+        return 1
+    ask = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.endswith("ask")]
+    print(json.dumps({"ok": True, "routes": ask}))
     return 0
 
 

@@ -1,0 +1,152 @@
+"""Structural validation of an interaction model (ASK CLI's ``interactionModels/custom/*.json``).
+
+Catches what the developer console would refuse: a missing invocation name, intents without
+names, slots of unknown types, samples that name slots the intent does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+INVOCATION_RE = re.compile(r"^[a-z][a-z .']{1,49}$")
+SLOT_REF_RE = re.compile(r"{([^{}]*)}")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def parse_model(text: str) -> dict:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"The interaction model is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("The interaction model must be a JSON object.")
+    return data
+
+
+def language_model(data: dict) -> dict:
+    model = (data.get("interactionModel") or {}).get("languageModel")
+    if not isinstance(model, dict):
+        raise ValueError("interactionModel.languageModel is missing.")
+    return model
+
+
+def model_errors(text: str) -> list[str]:
+    """Every problem found, in words; an empty list means the model is usable."""
+    try:
+        model = language_model(parse_model(text))
+    except ValueError as exc:
+        return [str(exc)]
+    errors = []
+    invocation = model.get("invocationName")
+    if not isinstance(invocation, str) or not INVOCATION_RE.match(invocation):
+        errors.append("The invocation name must be 2-50 lowercase letters, spaces, periods or "
+                      "apostrophes.")
+    types = model.get("types") or []
+    custom_types = {t.get("name") for t in types if isinstance(t, dict)}
+    for slot_type in types:
+        if not isinstance(slot_type, dict) or not NAME_RE.match(str(slot_type.get("name"))):
+            errors.append("Every slot type needs a name.")
+        elif not slot_type.get("values"):
+            errors.append(f"Slot type {slot_type['name']} has no values.")
+    intents = model.get("intents")
+    if not isinstance(intents, list) or not intents:
+        return [*errors, "The model has no intents."]
+    seen = set()
+    for intent in intents:
+        name = intent.get("name") if isinstance(intent, dict) else None
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            errors.append("Every intent needs a name of letters, digits, _ and .")
+            continue
+        if name in seen:
+            errors.append(f"Intent {name} is defined twice.")
+        seen.add(name)
+        slots = {}
+        for slot in intent.get("slots") or []:
+            slot_name = slot.get("name") if isinstance(slot, dict) else None
+            slot_type = slot.get("type") if isinstance(slot, dict) else None
+            if not isinstance(slot_name, str) or not NAME_RE.match(slot_name):
+                errors.append(f"Intent {name} has a slot without a valid name.")
+                continue
+            if not isinstance(slot_type, str) or not (
+                slot_type.startswith("AMAZON.") or slot_type in custom_types
+            ):
+                errors.append(f"Slot {name}.{slot_name} has the unknown type {slot_type!r}.")
+            slots[slot_name] = slot_type
+        samples = intent.get("samples") or []
+        if not isinstance(samples, list):
+            errors.append(f"Intent {name}: samples must be a list.")
+            continue
+        for sample in samples:
+            if not isinstance(sample, str) or not sample.strip():
+                errors.append(f"Intent {name} has an empty sample.")
+                continue
+            for ref in SLOT_REF_RE.findall(sample):
+                if ref not in slots:
+                    errors.append(f"Intent {name}: sample {sample!r} names the unknown slot "
+                                  f"{{{ref}}}.")
+    return errors
+
+
+def intents(text: str) -> list[dict]:
+    """The model's intents ([{name, slots: [{name, type}], samples}]) or [] when unusable."""
+    try:
+        return [i for i in language_model(parse_model(text)).get("intents") or []
+                if isinstance(i, dict) and i.get("name")]
+    except ValueError:
+        return []
+
+
+# What Alexa's built-in intents understand without samples, for the console's matcher.
+BUILTIN_SAMPLES = {
+    "AMAZON.YesIntent": ["yes", "yeah", "yep", "sure"],
+    "AMAZON.NoIntent": ["no", "nope", "no thanks"],
+    "AMAZON.HelpIntent": ["help", "help me"],
+    "AMAZON.StopIntent": ["stop", "quit", "exit", "off"],
+    "AMAZON.CancelIntent": ["cancel", "never mind"],
+    "AMAZON.NavigateHomeIntent": ["go home"],
+}
+
+
+# What a slot of a built-in type can hold, as typed; other types take any words.
+SLOT_VALUE_PATTERNS = {"AMAZON.NUMBER": r"-?\d+|\?", "AMAZON.FOUR_DIGIT_NUMBER": r"\d{4}"}
+
+
+def _pattern(sample: str, slot_types: dict[str, str]) -> str:
+    tokens = []
+    for part in re.split(r"({[^{}]*})", sample.lower()):
+        if part.startswith("{"):
+            name = part[1:-1]
+            value = SLOT_VALUE_PATTERNS.get(slot_types.get(name, ""), r"[\w' ]+?")
+            tokens.append(f"(?P<{name}>{value})")
+        else:
+            tokens.extend(re.escape(word) for word in re.findall(r"[\w']+", part))
+    return " ".join(tokens)
+
+
+def match_utterance(text: str, utterance: str) -> tuple[str, dict[str, str]] | None:
+    """The intent and slot values whose sample matches what was typed, or None.
+
+    A local stand-in for Alexa's language understanding, for the test console: each {slot}
+    matches one or more words; the sample with the most literal words wins.
+    """
+    said = " ".join(re.findall(r"[\w']+", utterance.lower()))
+    best = None
+    for intent in intents(text):
+        name = intent["name"]
+        types = {slot.get("name"): slot.get("type") for slot in intent.get("slots") or []
+                 if isinstance(slot, dict)}
+        for sample in [*(intent.get("samples") or []), *BUILTIN_SAMPLES.get(name, [])]:
+            try:
+                match = re.fullmatch(_pattern(sample, types), said)
+            except re.error:  # a slot name that is not a valid group name
+                continue
+            if match:
+                literal = len(SLOT_REF_RE.sub("", sample))
+                if best is None or literal > best[0]:
+                    best = (literal, name, match.groupdict())
+    if best:
+        return best[1], best[2]
+    if any(i["name"] == "AMAZON.FallbackIntent" for i in intents(text)):
+        return "AMAZON.FallbackIntent", {}
+    return None
