@@ -207,15 +207,7 @@ class TestPKI:
         key: rsa.RSAPrivateKey | None = None,
     ) -> dict[str, str]:
         """The signature headers Alexa would send with ``body`` (signed by the leaf or ``key``)."""
-        signer = self.leaf_key if key is None else key
-        headers = {
-            "SignatureCertChainUrl": url,
-            "Signature-256": _b64(signer.sign(body, padding.PKCS1v15(), hashes.SHA256())),
-        }
-        if sha1:
-            # Alexa still sends the legacy SHA-1 header next to Signature-256.
-            headers["Signature"] = _b64(signer.sign(body, padding.PKCS1v15(), hashes.SHA1()))
-        return headers
+        return sign_body(self.leaf_key if key is None else key, body, url, sha1=sha1)
 
     def make_chain(
         self,
@@ -251,6 +243,19 @@ class TestPKI:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+
+
+def sign_body(key: rsa.RSAPrivateKey, body: bytes, url: str = CERT_URL, *,
+              sha1: bool = True) -> dict[str, str]:
+    """Alexa's signature headers for ``body``, signed with ``key``."""
+    headers = {
+        "SignatureCertChainUrl": url,
+        "Signature-256": _b64(key.sign(body, padding.PKCS1v15(), hashes.SHA256())),
+    }
+    if sha1:
+        # Alexa still sends the legacy SHA-1 header next to Signature-256.
+        headers["Signature"] = _b64(key.sign(body, padding.PKCS1v15(), hashes.SHA1()))
+    return headers
 
 
 def _b64(raw: bytes) -> str:
