@@ -22,6 +22,7 @@ class Paths:
     venv: str = "/opt/appliance/venv"
     helper: str = "/usr/local/sbin/appliance-helper"
     caddy: str = "/usr/bin/caddy"
+    cron_dir: str = "/etc/cron.d"  # the sysv flavour's DuckDNS schedule
 
     @property
     def python(self) -> str:
@@ -72,8 +73,12 @@ class HostSpec:
     duckdns_url: str = "https://www.duckdns.org/update"
     admin_user: str = "appliance"
     caddy_grace_period: str = "10s"
+    http_port: int = 80
+    https_port: int = 443
+    caddy_admin: str = "localhost:2019"  # Caddy's API, loopback only
     console_ca_pem: str = ""  # the test console's CA certificate (public part)
     console_chain_pem: str = ""  # the console's signing chain, seeded into skills' caches
+    skill_user: str = ""  # non-empty: every skill runs as this user (tests that run as root)
 
 
 @dataclass(frozen=True)
