@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 # Debian packages the project and its tests need (none of them is downloaded outside apt).
-APT_PACKAGES := python3-venv python3-dev
+APT_PACKAGES := python3-venv python3-dev caddy sudo chromium debootstrap systemd-container \
+	openssh-client
 
 .PHONY: up demo test lint bench clean apt
 
