@@ -87,6 +87,8 @@ TEMPLATES = [
 APPLIANCE_ROOT = Path(os.getenv("APPLIANCE_ROOT", "/"))
 APPLIANCE_DATA_DIR = Path(os.getenv("APPLIANCE_DATA_DIR", APPLIANCE_ROOT / "var/lib/appliance"))
 APPLIANCE_CONFIG_DIR = Path(os.getenv("APPLIANCE_CONFIG_DIR", APPLIANCE_ROOT / "etc/appliance"))
+# Where the host's layout file is (paths shared with the root helper).
+APPLIANCE_LAYOUT = os.getenv("APPLIANCE_LAYOUT", "/etc/appliance/layout.json")
 # How the admin reaches the root helper: "sudo" on a host, "direct" when already root (tests).
 APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "sudo,-n,/usr/local/sbin/appliance-helper")
 

@@ -37,8 +37,9 @@ def build_catalogue(paths: Paths, *, extras: dict | None = None,
         admin_user=extras.get("admin_user", HostSpec.admin_user),
         console_ca_pem=console_ca_pem,
         console_chain_pem=console_chain_pem,
-        **{key: extras[key] for key in ("skill_user", "http_port", "https_port")
-           if key in extras and key in HostSpec.__dataclass_fields__},
+        **{key: extras[key] for key in ("skill_user", "http_port", "https_port", "caddy_admin",
+                                        "caddy_storage")
+           if key in extras},
     )
     specs = []
     for skill in Skill.objects.order_by("slug"):

@@ -1,10 +1,19 @@
 from django.urls import path
 
-from . import views
+from . import editors, logs, testconsole, views
 
 app_name = "console"
 
 urlpatterns = [
     path("_health", views.health, name="health"),
     path("", views.dashboard, name="dashboard"),
+    path("apply/", views.apply, name="apply"),
+    path("skills/<slug:slug>/templates/", editors.templates_editor, name="templates"),
+    path("skills/<slug:slug>/model/", editors.model_editor, name="model"),
+    path("skills/<slug:slug>/package/", editors.package_import, name="package_import"),
+    path("skills/<slug:slug>/skill-package.zip", editors.package_export, name="package_export"),
+    path("logs/<slug:name>/", logs.logs_page, name="logs"),
+    path("logs/<slug:name>/data", logs.logs_data, name="logs_data"),
+    path("console/", testconsole.console_index, name="test_console_index"),
+    path("console/<slug:slug>/", testconsole.test_console, name="test_console"),
 ]

@@ -1,12 +1,57 @@
+"""The dashboard, the apply button and the health check."""
+
 from __future__ import annotations
 
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from ..catalogue.models import HostSettings, Revision, Skill
+from . import applying, hoststatus, services
 
 
 def health(request):
     return JsonResponse({"status": "ok"})
 
 
+@staff_member_required
 def dashboard(request):
-    return redirect("admin:index")
+    host = HostSettings.load()
+    skills = list(Skill.objects.all())
+    port = hoststatus.https_port()
+    states = services.service_states(skills)
+    fqdns = {skill.slug: skill.fqdn(host) for skill in skills}
+    # Only enabled skills have a site in the Caddyfile; the admin's certificate is shown too.
+    admin_fqdn = host.fqdn(host.admin_hostname)
+    certificates = hoststatus.certificates(
+        [fqdns[s.slug] for s in skills if s.enabled] + [admin_fqdn], port)
+    rows = [{"skill": skill, "state": states.get(skill.slug, services.UNKNOWN),
+             "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug])}
+            for skill in skills]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "host": host,
+        "admin_url": f"https://{admin_fqdn}/",
+        "admin_certificate": certificates.get(admin_fqdn),
+        "caddy": services.service_state(services.CADDY),
+        "duckdns": hoststatus.duckdns_status(),
+        "rows": rows,
+        "last_revision": Revision.objects.first(),
+    }
+    return render(request, "console/dashboard.html", context)
+
+
+@staff_member_required
+@require_POST
+def apply(request):
+    applying.apply_now(request, request.POST.get("reason", "").strip()[:200] or "applied "
+                       "from the admin")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = "console:dashboard"
+    return redirect(back)

@@ -60,6 +60,10 @@ def render_caddyfile(cat: Catalogue) -> RenderedFile:
     if not _ADMIN_RE.match(host.caddy_admin):
         raise ValueError(f"Caddy's admin API must listen on loopback, not {host.caddy_admin!r}")
     lines.append(f"\tadmin {host.caddy_admin}")
+    # Caddy must never touch the system's trust store (it would try sudo, or succeed as root).
+    lines.append("\tskip_install_trust")
+    if host.caddy_storage:
+        lines.append(f"\tstorage file_system {_token(host.caddy_storage, 'path')}")
     lines.append(f"\tgrace_period {host.caddy_grace_period}")
     lines.append("}")
 

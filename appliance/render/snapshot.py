@@ -76,6 +76,7 @@ class HostSpec:
     http_port: int = 80
     https_port: int = 443
     caddy_admin: str = "localhost:2019"  # Caddy's API, loopback only
+    caddy_storage: str = ""  # certificates and keys; empty: Caddy's default (its home)
     console_ca_pem: str = ""  # the test console's CA certificate (public part)
     console_chain_pem: str = ""  # the console's signing chain, seeded into skills' caches
     skill_user: str = ""  # non-empty: every skill runs as this user (tests that run as root)

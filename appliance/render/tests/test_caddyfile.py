@@ -59,9 +59,15 @@ def test_lets_encrypt_staging_sets_the_staging_directory():
 
 def test_global_options_email_admin_endpoint_and_grace_period():
     content = render_caddyfile(ec2_catalogue()).content
-    assert content.splitlines()[1:6] == [
-        "{", "\temail ops@example.org", "\tadmin localhost:2019", "\tgrace_period 30s", "}",
+    assert content.splitlines()[1:7] == [
+        "{", "\temail ops@example.org", "\tadmin localhost:2019", "\tskip_install_trust",
+        "\tgrace_period 30s", "}",
     ]
+
+
+def test_a_storage_path_keeps_certificates_where_the_layout_says():
+    cat = with_host(local_catalogue(), caddy_storage="/var/lib/caddy/appliance")
+    assert "\tstorage file_system /var/lib/caddy/appliance\n" in render_caddyfile(cat).content
 
 
 def test_no_email_line_without_an_address():

@@ -1,0 +1,244 @@
+"""The admin: skills, the host's settings and the applied revisions.
+
+Everything that runs as root goes through the helper (``run_helper``); a helper that fails or
+hangs becomes a state of "unknown" or a message in words, never an error page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from ..console import applying, services
+from .forms import HostSettingsForm, SkillForm
+from .models import HostSettings, Revision, Skill
+
+admin.site.site_header = admin.site.site_title = "Alexa appliance"
+admin.site.index_title = "Catalogue"
+admin.site.site_url = "/"  # "View site" leads to the dashboard
+
+
+class SkillChangeList(ChangeList):
+    """Asks for the states of the page's skills together, not one row at a time."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = list(self.result_list)  # evaluates (and caches) the page's query once
+        states = services.service_states(rows)
+        for skill in rows:
+            skill.service_state = states.get(skill.slug, services.UNKNOWN)
+
+
+def state_badge(state: str):
+    return format_html('<span class="state state-{}">{}</span>', state, state)
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    form = SkillForm
+    list_display = ["slug", "name", "enabled", "port", "url_link", "state"]
+    list_display_links = ["slug", "name"]
+    list_filter = ["enabled", "on_demand", "test_console"]
+    search_fields = ["slug", "name", "hostname"]
+    actions = ["enable", "disable", "start", "stop", "restart", "apply_now"]
+    readonly_fields = ["saved_secrets", "pages"]
+    change_list_template = "console/change_list_apply.html"
+
+    def get_changelist(self, request, **kwargs):
+        return SkillChangeList
+
+    def get_fieldsets(self, request, obj=None):
+        secrets = ["secrets_text"]
+        if obj is not None and obj.secrets:
+            secrets = ["saved_secrets", "secrets_text", "remove_secrets"]
+        fieldsets = [
+            (None, {"fields": ["slug", "name", "enabled"]}),
+            ("Source", {"fields": ["source_kind", "source"]}),
+            ("Serving", {"fields": ["hostname", "port", "threads", "on_demand", "idle_exit"]}),
+            ("Alexa", {"fields": ["application_ids", "verify_requests", "test_console"]}),
+            ("Environment and secrets", {"fields": ["environment_text", *secrets]}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Templates, model, logs", {"fields": ["pages"]}))
+        return fieldsets
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("test_console", HostSettings.load().test_console_default)
+        return initial
+
+    @admin.display(description="URL")
+    def url_link(self, skill):
+        url = skill.url()
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="state")
+    def state(self, skill):
+        return state_badge(getattr(skill, "service_state", services.UNKNOWN))
+
+    @admin.display(description="saved secrets")
+    def saved_secrets(self, skill):
+        # Names only: a saved value is never sent back to a browser.
+        names = sorted(skill.secrets or {})
+        return ", ".join(names) if names else "none"
+
+    @admin.display(description="pages")
+    def pages(self, skill):
+        links = [("console:templates", "Edit templates"), ("console:model", "Interaction model"),
+                 ("console:logs", "Logs"), ("console:test_console", "Test console")]
+        return format_html_join(" · ", '<a href="{}">{}</a>',
+                                ((reverse(name, args=[skill.slug]), label)
+                                 for name, label in links))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self._apply_if_asked(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        self._apply_if_asked(request, obj)
+        return super().response_change(request, obj)
+
+    def _apply_if_asked(self, request, skill):
+        if "_apply" in request.POST:
+            applying.apply_now(request, f"saved {skill.slug}")
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _set_enabled(self, request, queryset, enabled: bool):
+        slugs = ", ".join(queryset.values_list("slug", flat=True))
+        queryset.update(enabled=enabled)
+        verb = "Enabled" if enabled else "Disabled"
+        self.message_user(request, f"{verb} {slugs}. Apply to put the change live.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Enable the selected skills")
+    def enable(self, request, queryset):
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description="Disable the selected skills")
+    def disable(self, request, queryset):
+        self._set_enabled(request, queryset, False)
+
+    def _service(self, request, queryset, action: str):
+        for skill in queryset:
+            done, message = services.service_action(action, skill.unit_name)
+            self.message_user(request, message, messages.SUCCESS if done else messages.ERROR)
+
+    @admin.action(description="Start the selected skills")
+    def start(self, request, queryset):
+        self._service(request, queryset, "start")
+
+    @admin.action(description="Stop the selected skills")
+    def stop(self, request, queryset):
+        self._service(request, queryset, "stop")
+
+    @admin.action(description="Restart the selected skills")
+    def restart(self, request, queryset):
+        self._service(request, queryset, "restart")
+
+    @admin.action(description="Apply the whole catalogue now")
+    def apply_now(self, request, queryset):
+        applying.apply_now(request, "applied from the skill list")
+
+
+@admin.register(HostSettings)
+class HostSettingsAdmin(admin.ModelAdmin):
+    """One row: the list leads straight to it, and it cannot be added twice or deleted."""
+
+    form = HostSettingsForm
+    readonly_fields = ["token_state"]
+    fieldsets = [
+        (None, {"fields": ["domain", "admin_hostname", "admin_port"]}),
+        ("Certificates", {"fields": ["certificate_authority", "acme_email"]}),
+        ("DuckDNS", {"fields": ["duckdns_domains", "token_state", "duckdns_token"]}),
+        ("Services", {"fields": ["init_flavour", "port_range_start", "port_range_end",
+                                 "reserved_ports", "test_console_default"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not HostSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        host = HostSettings.load()
+        return redirect("admin:catalogue_hostsettings_change", host.pk)
+
+    @admin.display(description="saved token")
+    def token_state(self, host):
+        return "set (hidden)" if host.duckdns_token else "not set"
+
+
+@admin.register(Revision)
+class RevisionAdmin(admin.ModelAdmin):
+    """Read-only history; the one action is rolling back to a revision, after a confirmation."""
+
+    list_display = ["number", "created", "created_by", "outcome_badge", "reason"]
+    list_filter = ["outcome"]
+    search_fields = ["reason", "messages"]
+    # Never ``files`` nor ``catalogue``: they hold the skills' secrets.
+    fields = ["number", "created", "created_by", "outcome", "reason", "restored_from",
+              "messages_text", "diff_lines"]
+    readonly_fields = fields
+    change_form_template = "console/revision_change_form.html"
+    change_list_template = "console/change_list_apply.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        rollback = path("<int:pk>/rollback/", self.admin_site.admin_view(self.rollback_view),
+                        name="catalogue_revision_rollback")
+        return [rollback, *super().get_urls()]
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, revision):
+        css = {Revision.APPLIED: "running", Revision.FAILED: "failed",
+               Revision.PENDING: "unknown"}.get(revision.outcome, "stopped")
+        return format_html('<span class="state state-{}">{}</span>', css,
+                           revision.get_outcome_display())
+
+    @admin.display(description="messages")
+    def messages_text(self, revision):
+        return format_html('<pre class="diff">{}</pre>', revision.messages or "—")
+
+    @admin.display(description="diff to the previous revision")
+    def diff_lines(self, revision):
+        if not revision.diff.strip():
+            return "no change"
+        return format_html('<pre class="diff">{}</pre>', format_html_join(
+            "", '<span class="{}">{}</span>',
+            ((diff_class(line), line + "\n") for line in revision.diff.splitlines())))
+
+    def rollback_view(self, request, pk):
+        revision = get_object_or_404(Revision, pk=pk)
+        if not self.has_view_permission(request, revision):
+            return redirect("admin:index")
+        if request.method == "POST":
+            applying.roll_back(request, revision)
+            return redirect("admin:catalogue_revision_changelist")
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": f"Roll back to revision {revision.number}?", "revision": revision,
+                   "current": Revision.objects.filter(outcome=Revision.APPLIED).first()}
+        return TemplateResponse(request, "console/revision_rollback.html", context)
+
+
+def diff_class(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "ctx"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    return "hunk" if line.startswith("@@") else "ctx"

@@ -1,0 +1,65 @@
+"""Apply and roll back from a page: the deploy step's outcome told to the operator in words."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ..catalogue.models import Revision
+from ..deploy.apply import ApplyBusy, apply_catalogue, rollback_to
+from ..deploy.client import HelperError
+
+log = logging.getLogger("appliance.console")
+
+BUSY = "Another apply is running; nothing was changed. Try again when it has finished."
+
+
+def _summary(text: str, limit: int = 400) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def report(request, revision: Revision) -> None:
+    link = reverse("admin:catalogue_revision_change", args=[revision.pk])
+    if revision.outcome == Revision.FAILED:
+        messages.error(request, format_html(
+            'Revision {} failed; the previous configuration keeps serving. {} '
+            '<a href="{}">Details</a>', revision.number, _summary(revision.messages), link))
+    else:
+        messages.success(request, format_html(
+            'Revision {} is {}. <a href="{}">Details</a>', revision.number,
+            revision.get_outcome_display(), link))
+
+
+def _run(request, action, what: str) -> Revision | None:
+    try:
+        revision = action()
+    except ApplyBusy:
+        messages.warning(request, BUSY)
+        return None
+    except HelperError as exc:
+        messages.error(request, f"{what} failed: {exc}")
+        return None
+    except ValueError as exc:  # refused before anything changed, e.g. a never-applied revision
+        messages.error(request, f"{what} was refused: {exc}")
+        return None
+    except Exception as exc:
+        # The operator gets words, the log the traceback; the last good files keep serving.
+        log.exception("%s failed", what)
+        messages.error(request, f"{what} stopped with an unexpected error "
+                                f"({type(exc).__name__}: {exc}). The previous configuration "
+                                "keeps serving.")
+        return None
+    report(request, revision)
+    return revision
+
+
+def apply_now(request, reason: str) -> Revision | None:
+    return _run(request, lambda: apply_catalogue(user=request.user, reason=reason), "The apply")
+
+
+def roll_back(request, revision: Revision) -> Revision | None:
+    return _run(request, lambda: rollback_to(revision, request.user), "The rollback")

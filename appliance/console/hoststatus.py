@@ -1,0 +1,97 @@
+"""The host's status for the dashboard: DuckDNS's last answer and the certificates Caddy serves.
+
+Informational only: a certificate is read from a TLS handshake with Caddy on loopback, without
+verifying it (the point is to show what is served, trusted or not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+
+from ..deploy.client import layout
+from ..render.layout import LayoutError
+
+HANDSHAKE_TIMEOUT = 1.5
+DEFAULT_HTTPS_PORT = 443
+
+
+def https_port() -> int:
+    """The port Caddy serves HTTPS on: the layout's ``https_port`` (tests), else 443."""
+    try:
+        _, extras = layout()
+    except LayoutError:
+        return DEFAULT_HTTPS_PORT
+    port = extras.get("https_port", DEFAULT_HTTPS_PORT)
+    return port if isinstance(port, int) and 0 < port < 65536 else DEFAULT_HTTPS_PORT
+
+
+def duckdns_status() -> dict:
+    """When the updater last ran and what DuckDNS said ("OK" or "KO"), from curl's output file."""
+    path = Path(settings.APPLIANCE_DATA_DIR) / "duckdns" / "last-result"
+    try:
+        with path.open("rb") as handle:
+            answer = handle.read(200).decode("utf-8", "replace").strip()
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return {"ran": False, "ok": False, "result": "", "when": None}
+    first = answer.splitlines()[0].strip() if answer else ""
+    return {"ran": True, "ok": first == "OK", "result": first or "(empty answer)",
+            "when": when}
+
+
+def _name(name: x509.Name) -> str:
+    parts = [attr.value for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME)
+             for attr in name.get_attributes_for_oid(oid)]
+    return " · ".join(dict.fromkeys(str(part) for part in parts)) or name.rfc4514_string()
+
+
+def served_certificate(fqdn: str, port: int, timeout: float = HANDSHAKE_TIMEOUT) -> dict:
+    """Issuer and expiry of the certificate Caddy serves for ``fqdn`` on 127.0.0.1:port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # informational: show what is served, trusted or not
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=fqdn) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError) as exc:
+        return {"state": "none", "error": _reason(exc)}
+    if not der:
+        return {"state": "none", "error": "no certificate served"}
+    cert = x509.load_der_x509_certificate(der)
+    expires = cert.not_valid_after_utc
+    state = "expired" if expires <= dt.datetime.now(dt.UTC) else "valid"
+    return {"state": state, "issuer": _name(cert.issuer), "not_after": expires, "error": ""}
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer (timed out)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "nothing listens there"
+    return getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+
+
+def certificates(fqdns: list[str], port: int) -> dict[str, dict]:
+    """{fqdn: served_certificate(...)}, the handshakes side by side."""
+    if not fqdns:
+        return {}
+    pool = ThreadPoolExecutor(max_workers=min(16, len(fqdns)))
+    futures = {fqdn: pool.submit(served_certificate, fqdn, port) for fqdn in set(fqdns)}
+    wait(futures.values(), timeout=HANDSHAKE_TIMEOUT * 2)
+    pool.shutdown(wait=False, cancel_futures=True)
+    late = {"state": "none", "error": "no answer (timed out)"}
+    return {fqdn: future.result() if _finished(future) else late
+            for fqdn, future in futures.items()}
+
+
+def _finished(future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None

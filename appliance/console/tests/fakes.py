@@ -1,0 +1,133 @@
+"""A stand-in for Caddy on loopback: TLS with SNI, answering the test console's POSTs.
+
+The console's own code runs unchanged (real sockets, real TLS); only the far end is fake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from appliance.render.layout import Paths, write_layout
+
+
+def self_signed(directory: Path, name: str = "fake caddy") -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Fake Caddy"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=7))
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class FakeCaddy:
+    """``answer(envelope) -> (status, body dict or bytes)`` decides each reply."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.server_names: list[str] = []
+        self.answer = lambda envelope: (200, {"version": "1.0", "response": {}})
+        self._directory = tempfile.TemporaryDirectory()
+        directory = Path(self._directory.name)
+        cert, key = self_signed(directory)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                envelope = json.loads(body)
+                fake.requests.append({"headers": dict(self.headers), "envelope": envelope,
+                                      "body": body})
+                status, reply = fake.answer(envelope)
+                data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.layout = directory / "layout.json"
+        write_layout(self.layout, Paths(), https_port=self.port, init_flavour="sysv")
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    def __enter__(self) -> FakeCaddy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._directory.cleanup()
+
+
+def alexa_reply(speech: str, attributes: dict | None = None, end: bool = False,
+                reprompt: str | None = None, card: dict | None = None) -> dict:
+    response = {"outputSpeech": {"type": "PlainText", "text": speech}, "shouldEndSession": end}
+    if reprompt:
+        response["reprompt"] = {"outputSpeech": {"type": "PlainText", "text": reprompt}}
+    if card:
+        response["card"] = card
+    return {"version": "1.0", "sessionAttributes": attributes or {}, "response": response}
+
+
+class FakeHelper:
+    """Answers ``run_helper(*args)`` as the root helper would; records every call.
+
+    ``states`` maps a unit to its systemd state; ``logs`` a unit to its entries (oldest first);
+    a unit in ``broken`` makes the helper fail, as a refused or crashed call does.
+    """
+
+    def __init__(self, states=None, logs=None, broken=()):
+        self.states = dict(states or {})
+        self.logs = dict(logs or {})
+        self.broken = set(broken)
+        self.calls: list[tuple] = []
+
+    def __call__(self, *args, timeout=None, check=True):
+        from appliance.deploy.client import HelperError
+
+        self.calls.append(args)
+        command, rest = args[0], args[1:]
+        unit = rest[-1] if command == "service" else rest[0]
+        if unit in self.broken or "*" in self.broken:
+            raise HelperError(f"journalctl failed for {unit}: permission denied",
+                              {"ok": False}, 1)
+        if command == "service" and rest[0] == "status":
+            state = self.states.get(unit, "inactive")
+            return {"ok": True, "state": state, "message": f"{unit} is {state}"}
+        if command == "service":
+            return {"ok": True, "message": f"{rest[0]} {unit}: done"}
+        if command == "logs":
+            return {"ok": True, "name": unit, "entries": list(self.logs.get(unit, []))}
+        raise AssertionError(f"unexpected helper call {args}")
+
+    def count(self, *prefix) -> int:
+        return sum(1 for call in self.calls if call[:len(prefix)] == prefix)

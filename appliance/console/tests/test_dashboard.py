@@ -1,0 +1,86 @@
+from unittest import mock
+
+from django.conf import settings
+from django.test import override_settings
+from django.urls import reverse
+
+from appliance.catalogue.models import HostSettings, Skill
+from appliance.test import BaseTestCase
+
+from .fakes import FakeCaddy, FakeHelper
+
+
+class DashboardTestCase(BaseTestCase):
+    def setUp(self):
+        super().setUp()
+        Skill.objects.create(slug="memory-game", name="Memory Game", source="memory_game",
+                             port=8101)
+        Skill.objects.create(slug="lazy", name="Lazy", source="memory_game", port=8102,
+                             on_demand=True)
+        Skill.objects.create(slug="broken", name="Broken", source="memory_game", port=8103)
+        self.helper = FakeHelper(states={"alexa-skill-memory-game": "active",
+                                         "alexa-skill-broken": "failed", "caddy": "active"})
+        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.login()
+
+    def get(self):
+        return self.client.get(reverse("console:dashboard"))
+
+    def test_it_shows_each_skills_state_port_and_url(self):
+        r = self.get()
+        self.assertContains(r, '<span class="state state-running">running</span>', count=2)
+        self.assertContains(r, '<span class="state state-idle">idle</span>')
+        self.assertContains(r, '<span class="state state-failed">failed</span>')
+        self.assertContains(r, "8102")
+        self.assertContains(r, 'href="https://memory-game.localhost/"')
+        self.assertContains(r, "/logs/memory-game/data?last=1")
+
+    def test_it_asks_the_helper_once_per_skill_and_once_for_caddy(self):
+        self.get()
+        self.assertEqual(len(self.helper.calls), 4)
+        self.assertEqual(self.helper.count("service", "status", "caddy"), 1)
+        self.assertEqual(self.helper.count("logs"), 0)
+
+    def test_a_failing_helper_shows_unknown_not_an_error_page(self):
+        self.helper.broken.add("*")
+        r = self.get()
+        self.assertEqual(r.status_code, 200)
+        self.assertContains(r, '<span class="state state-unknown">unknown</span>', count=4)
+
+    def test_it_shows_the_host_and_the_duckdns_result(self):
+        HostSettings.objects.filter(pk=1).update(
+            domain="example.duckdns.org", duckdns_domains="example",
+            duckdns_token="0" * 8 + "-0000-0000-0000-" + "0" * 12)
+        result = settings.APPLIANCE_DATA_DIR / "duckdns" / "last-result"
+        result.parent.mkdir(parents=True, exist_ok=True)
+        result.write_text("KO")
+        self.addCleanup(result.unlink)
+        r = self.get()
+        self.assertContains(r, "https://admin.example.duckdns.org/")
+        self.assertContains(r, '<span class="state state-failed">KO</span>')
+        self.assertContains(r, "Caddy&#x27;s internal CA")
+
+    def test_duckdns_unused_says_so(self):
+        self.assertContains(self.get(), "not used")
+
+    def test_it_reads_the_certificate_caddy_serves_for_each_skill(self):
+        with FakeCaddy() as caddy, override_settings(APPLIANCE_LAYOUT=str(caddy.layout)):
+            r = self.get()
+        self.assertIn("memory-game.localhost", caddy.server_names)
+        self.assertIn("admin.localhost", caddy.server_names)
+        self.assertContains(r, "Fake Caddy · fake caddy")
+        self.assertContains(r, '<span class="state state-running">valid</span>')
+
+    def test_no_proxy_listening_shows_no_certificate(self):
+        r = self.get()
+        self.assertEqual(r.status_code, 200)
+        self.assertContains(r, "no certificate")
+
+    def test_it_is_for_staff_only(self):
+        self.login(self.bob)
+        self.assertEqual(self.get().status_code, 302)
+        self.client.logout()
+        r = self.get()
+        self.assertRedirects(r, "/admin/login/?next=/", fetch_redirect_response=False)

@@ -1,0 +1,314 @@
+"""Apply the catalogue: render, validate, install, restart what changed, reload, check, keep.
+
+    snapshot → render → diff → revision (pending) → staging → helper install (validates first)
+    → daemon-reload → restart changed skills, stop disabled ones → graceful Caddy reload
+    → health check through Caddy → applied; or restore the previous files → failed, with why.
+
+Runs in the admin's process; everything that needs root goes through the helper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import json
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ..catalogue.models import Revision
+from ..catalogue.snapshot import build_catalogue
+from ..render import Catalogue, render_all
+from . import health, revisions
+from .client import HelperError, layout, run_helper
+
+log = logging.getLogger("appliance.deploy")
+
+
+class ApplyBusy(Exception):
+    """Another apply holds the lock; the message says who started it and when."""
+
+
+class StepFailed(Exception):
+    """A step after the install failed; the message is the operator's explanation."""
+
+
+def console_ca_parts() -> dict:
+    """The test console's CA (public part) and signing chain, when the console provides them."""
+    try:
+        from ..console.ca import ConsoleCA
+    except ImportError:
+        return {}
+    ca = ConsoleCA.load_or_create()
+    return {"console_ca_pem": ca.root_pem.decode("ascii"),
+            "console_chain_pem": ca.chain_pem.decode("ascii")}
+
+
+@contextlib.contextmanager
+def apply_lock(data_dir: str, who: str):
+    """One apply at a time, across processes: ``flock`` on ``<data_dir>/apply.lock``."""
+    os.makedirs(data_dir, exist_ok=True)
+    fd = os.open(f"{data_dir}/apply.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        try:
+            holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except ValueError:
+            holder = {}
+        os.close(fd)
+        raise ApplyBusy(f"another apply is running, started by {holder.get('who', 'someone')} "
+                        f"at {holder.get('started', 'an unknown time')}") from None
+    try:
+        os.ftruncate(fd, 0)
+        info = {"who": who, "pid": os.getpid(),
+                "started": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S %Z")}
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield
+    finally:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _who(user) -> str:
+    return user.get_username() if user is not None else f"{getpass.getuser()} (command line)"
+
+
+def apply_catalogue(user=None, reason: str = "", restore_from: Revision | None = None) -> Revision:
+    """Apply what the catalogue says now; returns the revision (applied or failed)."""
+    paths, extras = layout()
+    with apply_lock(paths.data_dir, _who(user)):
+        return Apply(paths, extras, user, reason, restore_from).run()
+
+
+def rollback_to(revision: Revision, user=None) -> Revision:
+    """Put back the catalogue ``revision`` was rendered from, then apply it."""
+    if revision.outcome not in (Revision.APPLIED, Revision.SUPERSEDED):
+        raise ValueError(f"revision {revision.number} was never applied; "
+                         "only an applied configuration can be restored")
+    paths, extras = layout()
+    with apply_lock(paths.data_dir, _who(user)):
+        with transaction.atomic():
+            revisions.restore_catalogue(revision.catalogue)
+        return Apply(paths, extras, user, f"rollback to revision {revision.number}",
+                     revision).run()
+
+
+@dataclass
+class Apply:
+    paths: object
+    extras: dict
+    user: object
+    reason: str
+    restore_from: Revision | None
+    messages: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)  # skills started or stopped
+    revision: Revision | None = None
+    sources: dict[str, str] = field(default_factory=dict)  # skill → digest of its code
+
+    @property
+    def systemd(self) -> bool:
+        return self.extras.get("init_flavour", "systemd") == "systemd"
+
+    def _timed(self, name: str, started: float) -> None:
+        self.timings[name] = time.monotonic() - started
+
+    def run(self) -> Revision:
+        started = time.monotonic()
+        previous = Revision.objects.filter(outcome=Revision.APPLIED).order_by("-number").first()
+        number = (Revision.objects.aggregate(Max("number"))["number__max"] or 0) + 1
+        try:
+            cat = build_catalogue(self.paths, extras=self.extras, **console_ca_parts())
+            flavour = self.extras.get("init_flavour", "systemd")
+            if cat.host.init_flavour != flavour:
+                raise ValueError(f"the catalogue says {cat.host.init_flavour} but this host "
+                                 f"runs {flavour} (layout.json); change the host settings")
+            files = {f.path: revisions.file_record(f) for f in render_all(cat)}
+        except Exception as exc:
+            log.exception("rendering failed")
+            self.revision = Revision.objects.create(
+                number=number, created_by=self.user, reason=self.reason[:200],
+                outcome=Revision.FAILED, restored_from=self.restore_from,
+                messages=f"The configuration could not be rendered: {exc}")
+            return self.revision
+        self._timed("render", started)
+
+        old_files = previous.files if previous else {}
+        sources = self.sources = {s.slug: revisions.source_digest(s.source_path)
+                                  for s in cat.skills}
+        self.revision = Revision.objects.create(
+            number=number, created_by=self.user, reason=self.reason[:200], files=files,
+            catalogue={"format": revisions.CATALOGUE_FORMAT,
+                       "rows": revisions.serialize_catalogue(), "sources": sources},
+            diff=revisions.diff_files(old_files, files), restored_from=self.restore_from)
+
+        step = time.monotonic()
+        try:
+            installed = run_helper("install",
+                                   revisions.write_staging(self.paths.data_dir, number, files))
+        except (HelperError, OSError) as exc:
+            return self._finish(Revision.FAILED, [f"Nothing was installed: {exc}"], started)
+        finally:
+            # The helper has read what it needs; secrets do not stay lying around.
+            shutil.rmtree(f"{self.paths.data_dir}/staging/{number}", ignore_errors=True)
+        self._timed("install", step)
+        self.messages.append(installed["message"])
+        self.messages.extend(installed.get("notes", []))
+
+        try:
+            self._activate(cat, previous, files, installed)
+        except (StepFailed, HelperError) as exc:
+            self._roll_back(number, previous)
+            return self._finish(Revision.FAILED, [str(exc), *self.messages], started)
+        except Exception as exc:
+            log.exception("apply failed")
+            self._roll_back(number, previous)
+            return self._finish(Revision.FAILED,
+                                [f"internal error: {type(exc).__name__}: {exc}", *self.messages],
+                                started)
+        if previous:
+            Revision.objects.filter(outcome=Revision.APPLIED).exclude(pk=self.revision.pk) \
+                .update(outcome=Revision.SUPERSEDED)
+        return self._finish(Revision.APPLIED, self.messages, started)
+
+    def _activate(self, cat: Catalogue, previous: Revision | None, files: dict,
+                  installed: dict) -> None:
+        step = time.monotonic()
+        if self.systemd:
+            run_helper("daemon-reload")
+        old_files = previous.files if previous else {}
+        changed = revisions.changed_paths(old_files, files)
+        changed |= set(installed.get("changed", [])) | set(installed.get("added", []))
+        changed_skills = {revisions.skill_of_path(p, self.paths) for p in changed} - {None}
+        old_sources = previous.catalogue.get("sources", {}) if previous else {}
+        was_enabled = revisions.enabled_slugs(previous.catalogue) if previous else set()
+        start = [s for s in cat.enabled_skills
+                 if s.slug in changed_skills or s.slug not in was_enabled
+                 or old_sources.get(s.slug) != self.sources.get(s.slug)]
+        stop = sorted(was_enabled - {s.slug for s in cat.enabled_skills})
+
+        for slug in stop:
+            self.touched.add(slug)
+            units = [f"alexa-skill-{slug}"]
+            if f"{self.paths.systemd_dir}/alexa-skill-{slug}.socket" in files:
+                units.insert(0, f"alexa-skill-{slug}.socket")  # else it would start it again
+            for unit in units:
+                run_helper("service", "stop", unit)
+                run_helper("service", "disable", unit)
+            self.messages.append(f"stopped {slug} (disabled or removed)")
+        self.touched.update(s.slug for s in start)
+        if start:
+            with ThreadPoolExecutor(max_workers=min(8, len(start))) as pool:
+                failures = [f for f in pool.map(self._start_skill, start) if f]
+            if failures:
+                raise StepFailed("; ".join(failures))
+        self._duckdns_timer(changed)
+        self._timed("services", step)
+
+        step = time.monotonic()
+        try:
+            run_helper("reload-caddy")
+        except HelperError as exc:
+            raise StepFailed(f"Caddy did not take the new configuration: {exc}"
+                             f"{self._log_ending('caddy')}") from None
+        self._timed("caddy", step)
+
+        step = time.monotonic()
+        port = int(self.extras.get("https_port", 443))
+        failed = health.wait_healthy([(s.slug, s.fqdn) for s in cat.enabled_skills], port,
+                                     why_dead=self._why_dead)
+        self._timed("health", step)
+        if failed:
+            raise StepFailed("; ".join(failed[slug] for slug in sorted(failed)))
+        if not start and not stop:
+            self.messages.append("no skill changed; nothing was restarted")
+        else:
+            restarted = ", ".join(s.slug for s in start)
+            if restarted:
+                self.messages.append(f"restarted {restarted}")
+
+    def _start_skill(self, skill) -> str | None:
+        """Enable and (re)start one skill; None, or why it did not start."""
+        unit = f"alexa-skill-{skill.slug}"
+        try:
+            if skill.on_demand and self.systemd:
+                # The next request starts the new code; the socket stays open meanwhile.
+                run_helper("service", "stop", unit)
+                unit += ".socket"
+            run_helper("service", "enable", unit)
+            run_helper("service", "restart", unit)
+        except HelperError as exc:
+            ending = self._log_ending(skill.slug)
+            return f"{skill.slug} did not start: {exc}{ending}"
+        return None
+
+    def _log_ending(self, slug: str) -> str:
+        name = slug if slug == "caddy" else f"alexa-skill-{slug}"
+        try:
+            entries = run_helper("logs", name, "--lines", "5")["entries"]
+        except HelperError:
+            return ""
+        lines = [e["message"] for e in entries if e["message"].strip()]
+        return f". Its log ends: {' | '.join(lines[-3:])}" if lines else ""
+
+    def _why_dead(self, slug: str) -> str | None:
+        try:
+            state = run_helper("service", "status", f"alexa-skill-{slug}")["state"]
+        except HelperError:
+            return None
+        # Without systemd a stopped skill is dead; with it, an idle on-demand one is normal.
+        if state == "failed" or (state == "inactive" and not self.systemd):
+            return f"its service is {state}{self._log_ending(slug)}"
+        return None
+
+    def _duckdns_timer(self, changed: set[str]) -> None:
+        timer = f"{self.paths.systemd_dir}/appliance-duckdns.timer"
+        if not self.systemd or timer not in changed:
+            return
+        if timer in (self.revision.files or {}):
+            run_helper("service", "enable", "appliance-duckdns.timer")
+            run_helper("service", "restart", "appliance-duckdns.timer")
+        # A removed timer was stopped by the helper before its file went away.
+
+    def _roll_back(self, number: int, previous: Revision | None) -> None:
+        """Put the previous files back and bring the touched skills back as they were."""
+        steps = [("restore", ("restore", str(number)))]
+        if self.systemd:
+            steps.append(("daemon-reload", ("daemon-reload",)))
+        for what, args in steps:
+            try:
+                self.messages.append(f"rolled back: {run_helper(*args)['message']}")
+            except HelperError as exc:
+                self.messages.append(f"rollback step {what} failed: {exc}")
+        was_enabled = revisions.enabled_slugs(previous.catalogue) if previous else set()
+        for slug in sorted(self.touched & was_enabled):
+            try:
+                run_helper("service", "enable", f"alexa-skill-{slug}")
+                run_helper("service", "restart", f"alexa-skill-{slug}")
+                self.messages.append(f"restarted {slug} with its previous configuration")
+            except HelperError as exc:
+                self.messages.append(f"could not restart {slug}: {exc}")
+        try:
+            run_helper("reload-caddy")
+        except HelperError as exc:
+            self.messages.append(f"could not reload Caddy: {exc}")
+
+    def _finish(self, outcome: str, messages: list[str], started: float) -> Revision:
+        self.timings["total"] = time.monotonic() - started
+        figures = ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items())
+        self.revision.outcome = outcome
+        self.revision.messages = "\n".join([*messages, f"timings: {figures}"])
+        self.revision.save(update_fields=["outcome", "messages"])
+        self.revision.timings = dict(self.timings)
+        log.info("revision %s %s: %s", self.revision.number, outcome, messages[:1])
+        return self.revision

@@ -1,0 +1,161 @@
+"""What a revision keeps: its files, the diff to the last applied one, the catalogue rows."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from django.core import serializers
+from django.core.management.color import no_style
+from django.db import connection
+
+from ..catalogue.models import HostSettings, Skill
+from ..render import Paths, RenderedFile
+from . import policy
+
+CATALOGUE_FORMAT = 1
+# Status fields the host writes itself; a rollback must not wind them back.
+HOST_STATUS_FIELDS = ("duckdns_last_update", "duckdns_last_result")
+
+
+def file_record(rendered: RenderedFile) -> dict:
+    return {"content": rendered.content, "mode": rendered.mode, "owner": rendered.owner,
+            "group": rendered.group, "secret": rendered.secret,
+            "check": rendered.executable_check}
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def changed_paths(old: dict, new: dict) -> set[str]:
+    """Paths added, removed, or different in content, mode or ownership."""
+    keys = ("content", "mode", "owner", "group")
+    return {path for path in old.keys() | new.keys()
+            if path not in old or path not in new
+            or any(old[path].get(k) != new[path].get(k) for k in keys)}
+
+
+def diff_files(old: dict, new: dict) -> str:
+    """A unified diff per file; a secret file only says that it changed, never its content."""
+    parts = []
+    for path in sorted(changed_paths(old, new)):
+        before, after = old.get(path), new.get(path)
+        header = [f"--- a{path}" if before else "--- /dev/null",
+                  f"+++ b{path}" if after else "+++ /dev/null"]
+        notes = []
+        if before and after:
+            for key in ("mode", "owner", "group"):
+                if before.get(key) != after.get(key):
+                    was, now = before.get(key), after.get(key)
+                    if key == "mode":
+                        was, now = oct(was or 0), oct(now or 0)
+                    notes.append(f"# {key} {was} -> {now}")
+        secret = (before or {}).get("secret") or (after or {}).get("secret")
+        if secret:
+            what = "added" if not before else "removed" if not after else "changed"
+            same = before and after and before["content"] == after["content"]
+            parts.append("\n".join([*header, *notes, *([] if same else [f"(secret file {what})"])]))
+            continue
+        lines = difflib.unified_diff(
+            (before or {}).get("content", "").splitlines(keepends=True),
+            (after or {}).get("content", "").splitlines(keepends=True), n=3)
+        body = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+                for line in list(lines)[2:]]
+        parts.append("\n".join([*header, *notes]) + "\n" + "".join(body).rstrip("\n"))
+    return "\n".join(parts) + ("\n" if parts else "")
+
+
+def skill_of_path(path: str, paths: Paths) -> str | None:
+    """The skill whose service reads this file (unit, socket, init script, env file)."""
+    name = os.path.basename(path)
+    directory = os.path.dirname(path)
+    if directory == paths.systemd_dir:
+        name = name.removesuffix(".service").removesuffix(".socket")
+        return policy.skill_of_unit(name)
+    if directory == paths.initd_dir:
+        return policy.skill_of_unit(name)
+    if directory == f"{paths.config_dir}/skills" and name.endswith(".env"):
+        slug = name.removesuffix(".env")
+        return slug if policy.is_slug(slug) else None
+    return None
+
+
+def source_digest(source_path: str) -> str:
+    """A digest of a skill's code, so that an upgraded skill gets restarted."""
+    digest = hashlib.sha256()
+    root = Path(source_path)
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        and p.suffix not in (".pyc", ".pyo")) if root.is_dir() else []
+    for path in files[:2000]:
+        digest.update(str(path.relative_to(root) if path != root else path.name).encode())
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest() if files else "missing"
+
+
+# --- the catalogue rows, for rollback ----------------------------------------------------------
+
+def serialize_catalogue() -> list:
+    rows = [HostSettings.load(), *Skill.objects.order_by("slug")]
+    return json.loads(serializers.serialize("json", rows))
+
+
+def enabled_slugs(catalogue: dict) -> set[str]:
+    return {row["fields"]["slug"] for row in catalogue.get("rows", [])
+            if row.get("model") == "catalogue.skill" and row["fields"].get("enabled")}
+
+
+def restore_catalogue(catalogue: dict) -> None:
+    """Put back the host settings and skills a revision was rendered from (in a transaction)."""
+    rows = catalogue.get("rows")
+    if catalogue.get("format") != CATALOGUE_FORMAT or not isinstance(rows, list):
+        raise ValueError("this revision does not hold the catalogue it was made from")
+    objects = list(serializers.deserialize("json", json.dumps(rows), ignorenonexistent=True))
+    skills = [o for o in objects if isinstance(o.object, Skill)]
+    hosts = [o for o in objects if isinstance(o.object, HostSettings)]
+    current = HostSettings.load()
+    for host in hosts:
+        for name in HOST_STATUS_FIELDS:
+            setattr(host.object, name, getattr(current, name))
+    Skill.objects.exclude(pk__in=[o.object.pk for o in skills]).delete()
+    # Free the unique slugs and ports first, so restored rows may swap them.
+    for pk in Skill.objects.values_list("pk", flat=True):
+        Skill.objects.filter(pk=pk).update(slug=f"~restoring-{pk}", port=None)
+    for obj in hosts + skills:
+        obj.save()
+    # Rows came back with their old primary keys: move the sequences past them (PostgreSQL).
+    with connection.cursor() as cursor:
+        for statement in connection.ops.sequence_reset_sql(no_style(), [HostSettings, Skill]):
+            cursor.execute(statement)
+
+
+# --- the staging directory the helper installs from --------------------------------------------
+
+def write_staging(data_dir: str, number: int, files: dict) -> str:
+    """``<data_dir>/staging/<number>/``: manifest.json and files/<path>; secrets 0600."""
+    staging = f"{data_dir}/staging"
+    os.makedirs(staging, mode=0o700, exist_ok=True)
+    directory = f"{staging}/{number}"
+    shutil.rmtree(directory, ignore_errors=True)
+    os.mkdir(directory, 0o700)
+    manifest = []
+    for path, record in sorted(files.items()):
+        target = Path(directory + "/files" + path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                     0o600 if record["secret"] else 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(record["content"])
+        manifest.append({"path": path, "mode": record["mode"], "owner": record["owner"],
+                         "group": record["group"], "sha256": sha256(record["content"]),
+                         "check": record["check"]})
+    Path(directory, "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return directory

@@ -1,0 +1,113 @@
+"""A throwaway host for the integration tests: the host's directories under a temporary root,
+SysV init scripts (no systemd here), real Caddy on free high ports, real skill processes."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from appliance.catalogue.models import HostSettings, Skill
+from appliance.render import render_all
+from appliance.render.layout import paths_under, write_layout
+from skills.runtime.testing.builders import APPLICATION_ID
+from skills.runtime.testing.process import free_port
+
+
+@dataclasses.dataclass
+class FakeHost:
+    root: Path
+    paths: object
+    https_port: int
+    http_port: int
+    caddy_admin: str
+
+    def skill(self, slug: str, source: str = "memory_game", **fields) -> Skill:
+        fields.setdefault("name", slug.replace("-", " ").title())
+        fields.setdefault("application_ids", APPLICATION_ID)
+        return Skill.objects.create(slug=slug, source=source, port=free_port(), **fields)
+
+    def on_disk(self, path: str) -> Path:
+        return Path(self.paths.on_disk(path))
+
+    def pid(self, name: str) -> str | None:
+        pid_file = Path(self.paths.run_dir) / f"{name}.pid"
+        return pid_file.read_text().strip() if pid_file.exists() else None
+
+    def running(self, name: str) -> bool:
+        pid = self.pid(name)
+        return bool(pid) and Path(f"/proc/{pid}").exists()
+
+
+def adapt_caddy(files, host: FakeHost):
+    """Keep Caddy on the test's own ports, API address and storage, and out of the system's
+    trust store. Adds only what the renderer did not already write (see the report)."""
+    storage = host.root / "caddy-storage"
+    adapted = []
+    for rendered in files:
+        content = rendered.content
+        if rendered.path == host.paths.caddyfile:
+            extra = []
+            if "https_port" not in content:
+                extra += [f"\thttp_port {host.http_port}", f"\thttps_port {host.https_port}"]
+            if "skip_install_trust" not in content:
+                extra.append("\tskip_install_trust")
+            if "\tstorage " not in content:
+                extra.append(f"\tstorage file_system {storage}")
+            head, brace, rest = content.partition("\n{\n")
+            content = head + brace + "".join(line + "\n" for line in extra) + rest
+            content = content.replace("admin localhost:2019", f"admin {host.caddy_admin}")
+        elif rendered.path == f"{host.paths.initd_dir}/caddy":
+            content = content.replace("localhost:2019", host.caddy_admin)
+        adapted.append(dataclasses.replace(rendered, content=content))
+    return adapted
+
+
+def stop_everything(host: FakeHost) -> None:
+    """Stop every daemon the test host started: through its init script, then by pid file."""
+    initd = Path(host.paths.initd_dir)
+    scripts = sorted(initd.glob("*")) if initd.is_dir() else []
+    for script in scripts:
+        subprocess.run([str(script), "stop"], capture_output=True, timeout=30, check=False)
+    run_dir = Path(host.paths.run_dir)
+    for pid_file in run_dir.glob("*.pid") if run_dir.is_dir() else []:
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid_file.read_text().strip()), 9)
+
+
+@pytest.fixture
+def test_host(db, settings, monkeypatch):
+    # Caddy runs as its own user: the root must be reachable by it (pytest's tmp_path is not).
+    root = Path(tempfile.mkdtemp(prefix="appliance-it-"))
+    root.chmod(0o755)
+    paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
+    host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
+                    caddy_admin=f"127.0.0.1:{free_port()}")
+    storage = root / "caddy-storage"
+    storage.mkdir()
+    caddy = pwd.getpwnam("caddy")
+    os.chown(storage, caddy.pw_uid, caddy.pw_gid)
+    layout = root / "layout.json"
+    write_layout(layout, paths, init_flavour="sysv", skill_user="root", admin_user="root",
+                 https_port=host.https_port, http_port=host.http_port,
+                 caddy_admin=host.caddy_admin)
+    settings.APPLIANCE_LAYOUT = str(layout)
+    settings.APPLIANCE_DATA_DIR = Path(paths.data_dir)
+    settings.APPLIANCE_HELPER = ["direct"]
+    monkeypatch.setattr("appliance.deploy.apply.render_all",
+                        lambda cat: adapt_caddy(render_all(cat), host))
+    HostSettings.objects.update_or_create(pk=1, defaults={"init_flavour": "sysv",
+                                                          "domain": "localhost"})
+    try:
+        yield host
+    finally:
+        stop_everything(host)
+        shutil.rmtree(root, ignore_errors=True)
