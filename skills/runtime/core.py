@@ -17,8 +17,8 @@ from jinja2 import ChoiceLoader
 from . import convert as converters
 from .config import Settings
 from .models import _Response, statement
-from .objects import AlexaObject
-from .state import RequestState, current_state, set_state
+from .objects import AlexaObject, parse
+from .state import RequestState, current_state, reset_state, set_state
 from .templates import YamlTemplateLoader
 from .verifier import CertChainStore, RequestVerifier, VerificationError, check_application_id
 
@@ -207,7 +207,7 @@ class Ask:
                 body = json.dumps(envelope)
             except (TypeError, ValueError):
                 # e.g. a date left in session.attributes: apologise rather than answer 500.
-                log.exception("response to %s is not JSON", _describe(current_state().request))
+                log.exception("response to %s is not JSON", _describe(payload.request))
                 body, outcome = json.dumps(
                     {"version": "1.0", "response": statement(SORRY).response_body()}), "error"
             _log_request(payload, outcome, started)
@@ -228,7 +228,14 @@ class Ask:
     def handle(self, payload: dict, settings: Settings | None = None):
         """Dispatch one verified envelope; returns (response envelope or Response, outcome)."""
         state = RequestState(payload)
-        set_state(state)
+        token = set_state(state)
+        try:
+            return self._handle(state, settings)
+        finally:
+            reset_state(token)
+
+    def _handle(self, state: RequestState, settings: Settings | None):
+        payload = state.payload
         if settings is not None and settings.pretty_debug_logs:
             log.debug("request\n%s", json.dumps(payload, indent=2))
         try:
@@ -320,7 +327,7 @@ def _yaml_loader(root_path: str, path: str, fallback):
 
 def _parse(body: bytes) -> dict:
     try:
-        payload = json.loads(body)
+        payload = parse(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"body is not JSON: {exc}") from None
     if not isinstance(payload, dict):

@@ -1,12 +1,14 @@
 """Attribute access over Alexa's JSON, as Flask-Ask offered it.
 
 ``request.intent.slots.first.value`` reads like the JSON it came from; a missing key reads as
-``None`` instead of raising, because Alexa omits optional fields freely. Nested dicts are
-converted in place on first access, so ``session.attributes["x"] = 1`` changes the real data.
+``None`` instead of raising, because Alexa omits optional fields freely. Request bodies are
+parsed straight into these objects (``parse``), so reading a field costs a dict lookup; a plain
+dict that skill code stores is converted in place the first time it is read as an attribute.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -18,7 +20,10 @@ class AlexaObject(dict):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return self.get(name)
+        value = self.get(name)
+        if type(value) is dict:
+            value = self[name] = AlexaObject(value)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
@@ -26,22 +31,14 @@ class AlexaObject(dict):
     def __delattr__(self, name: str) -> None:
         self.pop(name, None)
 
-    def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key)
-        wrapped = wrap(value)
-        if wrapped is not value:
-            super().__setitem__(key, wrapped)
-        return wrapped
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default  # noqa: SIM401 — self.get would recurse
+def parse(body: bytes | str) -> Any:
+    """JSON with every object an :class:`AlexaObject` (raises ValueError like json.loads)."""
+    return json.loads(body, object_hook=AlexaObject)
 
 
 def wrap(value: Any) -> Any:
-    """Return ``value`` with dicts made attribute-accessible (lists converted in place)."""
-    if type(value) is dict:
-        return AlexaObject(value)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            value[index] = wrap(item)
-    return value
+    """``value`` (an envelope given as plain dicts, e.g. a Lambda event) as AlexaObjects."""
+    if isinstance(value, AlexaObject):
+        return value
+    return parse(json.dumps(value))
