@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,8 +38,10 @@ def envsecret(name: str, default: str = "") -> str:
     return os.getenv(name, default)
 
 
-SECRET_KEY = envsecret("SECRET_KEY")
 DEBUG = envbool("DEBUG")
+SECRET_KEY = envsecret("SECRET_KEY") or ("django-insecure-development-only" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("Set SECRET_KEY_FILE (or SECRET_KEY): the admin needs a secret key.")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 

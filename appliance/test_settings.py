@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("APPLIANCE_ROOT", tempfile.mkdtemp(prefix="appliance-test-root-"))
+os.environ.setdefault("SECRET_KEY", "test-only-" + "x" * 50)
 
 from .settings import *  # noqa: F403
 
