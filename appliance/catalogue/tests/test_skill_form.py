@@ -5,6 +5,7 @@ from django.conf import settings
 
 from appliance.catalogue.forms import SkillForm
 from appliance.catalogue.models import HostSettings, Skill
+from appliance.catalogue.ports import port_in_use_on_host
 from appliance.test import MEMORY_GAME_MODEL, BaseTestCase
 
 pytestmark = pytest.mark.unit
@@ -26,7 +27,9 @@ class SkillFormTestCase(BaseTestCase):
         form = SkillForm(data())
         self.assertTrue(form.is_valid(), form.errors)
         skill = form.save()
-        self.assertEqual(skill.port, self.host.port_range_start)
+        free = next(p for p in range(self.host.port_range_start, self.host.port_range_end)
+                    if not port_in_use_on_host(p))
+        self.assertEqual(skill.port, free)
         self.assertEqual(skill.url(), "https://memory-game.localhost/")
 
     def test_it_rejects_bad_slugs(self):
