@@ -1,4 +1,4 @@
-"""``python -m skills``: serve a skill, or run the local demo."""
+"""``python -m skills``: serve a skill, talk to one in a local dialog, or run the demo."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play the Memory Game with signed requests")
     demo.add_argument("--port", type=int, default=0, help="port for the skill (default: any free)")
+
+    from .dialog.cli import add_parser as add_dialog
+
+    add_dialog(commands)
     return parser
 
 
@@ -58,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo(port=args.port)
+    if args.command == "dialog":
+        from .dialog.cli import run as run_dialog
+
+        return run_dialog(args)
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

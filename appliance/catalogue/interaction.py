@@ -6,6 +6,7 @@ names, slots of unknown types, samples that name slots the intent does not have.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -97,56 +98,43 @@ def intents(text: str) -> list[dict]:
         return []
 
 
-# What Alexa's built-in intents understand without samples, for the console's matcher.
-BUILTIN_SAMPLES = {
-    "AMAZON.YesIntent": ["yes", "yeah", "yep", "sure"],
-    "AMAZON.NoIntent": ["no", "nope", "no thanks"],
-    "AMAZON.HelpIntent": ["help", "help me"],
-    "AMAZON.StopIntent": ["stop", "quit", "exit", "off"],
-    "AMAZON.CancelIntent": ["cancel", "never mind"],
-    "AMAZON.NavigateHomeIntent": ["go home"],
-}
+@functools.lru_cache(maxsize=16)
+def _matcher(text: str):
+    from skills.dialog import InteractionModel, Matcher, ModelError
 
-
-# What a slot of a built-in type can hold, as typed; other types take any words.
-SLOT_VALUE_PATTERNS = {"AMAZON.NUMBER": r"-?\d+|\?", "AMAZON.FOUR_DIGIT_NUMBER": r"\d{4}"}
-
-
-def _pattern(sample: str, slot_types: dict[str, str]) -> str:
-    tokens = []
-    for part in re.split(r"({[^{}]*})", sample.lower()):
-        if part.startswith("{"):
-            name = part[1:-1]
-            value = SLOT_VALUE_PATTERNS.get(slot_types.get(name, ""), r"[\w' ]+?")
-            tokens.append(f"(?P<{name}>{value})")
-        else:
-            tokens.extend(re.escape(word) for word in re.findall(r"[\w']+", part))
-    return " ".join(tokens)
+    try:
+        return Matcher(InteractionModel.from_text(text))
+    except ModelError:
+        return None
 
 
 def match_utterance(text: str, utterance: str) -> tuple[str, dict[str, str]] | None:
-    """The intent and slot values whose sample matches what was typed, or None.
+    """The intent and slot values (the words heard) for what was typed, or None.
 
-    A local stand-in for Alexa's language understanding, for the test console: each {slot}
-    matches one or more words; the sample with the most literal words wins.
+    The local dialog's matcher (``skills.dialog.matcher``), which approximates Alexa's NLU:
+    numbers as words or digits, synonyms, catch-all slots, built-in intents' phrases, the
+    fallback intent when the model has one. Unfilled slots are left out.
     """
+    matcher = _matcher(text)
+    match = matcher.match(utterance) if matcher is not None else None
+    if match is None:
+        return _catch_all(text, utterance)
+    return match.intent, {name: value for name, value in match.values().items()
+                          if value is not None}
+
+
+def _catch_all(text: str, utterance: str) -> tuple[str, dict[str, str]] | None:
+    """Without a fallback intent Alexa always picks one: a sample that is a lone slot of a
+    custom type (not an enumeration) then takes the whole utterance, as the conversation
+    skill's ChatIntent does."""
     said = " ".join(re.findall(r"[\w']+", utterance.lower()))
-    best = None
+    if not said:
+        return None
     for intent in intents(text):
-        name = intent["name"]
-        types = {slot.get("name"): slot.get("type") for slot in intent.get("slots") or []
-                 if isinstance(slot, dict)}
-        for sample in [*(intent.get("samples") or []), *BUILTIN_SAMPLES.get(name, [])]:
-            try:
-                match = re.fullmatch(_pattern(sample, types), said)
-            except re.error:  # a slot name that is not a valid group name
-                continue
-            if match:
-                literal = len(SLOT_REF_RE.sub("", sample))
-                if best is None or literal > best[0]:
-                    best = (literal, name, match.groupdict())
-    if best:
-        return best[1], best[2]
-    if any(i["name"] == "AMAZON.FallbackIntent" for i in intents(text)):
-        return "AMAZON.FallbackIntent", {}
+        types = {slot.get("name"): str(slot.get("type") or "") for slot in
+                 intent.get("slots") or [] if isinstance(slot, dict)}
+        for sample in intent.get("samples") or []:
+            lone = SLOT_REF_RE.fullmatch(str(sample).strip())
+            if lone and lone.group(1) in types and not types[lone.group(1)].startswith("AMAZON."):
+                return intent["name"], {lone.group(1): said}
     return None

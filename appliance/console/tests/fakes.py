@@ -82,9 +82,14 @@ class FakeCaddy:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
+    def stop(self) -> None:
+        """Stop answering but keep the layout naming this (now closed) port."""
+        if self._thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
         self._directory.cleanup()
 
 
@@ -101,9 +106,13 @@ def alexa_reply(speech: str, attributes: dict | None = None, end: bool = False,
 class FakeHelper:
     """Answers ``run_helper(*args)`` as the root helper would; records every call.
 
-    ``states`` maps a unit to its systemd state; ``logs`` a unit to its entries (oldest first);
-    a unit in ``broken`` makes the helper fail, as a refused or crashed call does.
+    ``states`` maps a unit to its state: systemd's words (active, inactive, failed) or the
+    helper's own (running, stopped, failed, idle), as ``status-all`` and ``service status``
+    answer; ``logs`` maps a unit to its entries (oldest first); a unit in ``broken`` makes the
+    helper fail, as a refused or crashed call does ("*": every call, status-all too).
     """
+
+    WORDS = {"active": "running", "inactive": "stopped", "failed": "failed"}
 
     def __init__(self, states=None, logs=None, broken=()):
         self.states = dict(states or {})
@@ -116,6 +125,11 @@ class FakeHelper:
 
         self.calls.append(args)
         command, rest = args[0], args[1:]
+        if command == "status-all":
+            if "*" in self.broken or "status-all" in self.broken:
+                raise HelperError("systemctl show failed (exit 1): bus down", {"ok": False}, 1)
+            units = {unit: self.WORDS.get(state, state) for unit, state in self.states.items()}
+            return {"ok": True, "units": units, "message": f"states of {len(units)} services"}
         unit = rest[-1] if command == "service" else rest[0]
         if unit in self.broken or "*" in self.broken:
             raise HelperError(f"journalctl failed for {unit}: permission denied",

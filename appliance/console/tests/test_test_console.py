@@ -121,7 +121,7 @@ class TestConsoleTestCase(BaseTestCase):
         self.assertContains(r, "Nothing said yet")
 
     def test_caddy_not_listening_is_a_message_not_a_traceback(self):
-        self.caddy.__exit__(None, None, None)
+        self.caddy.stop()
         r = self.say(action="launch")
         self.assertEqual(r.status_code, 200)
         self.assertContains(r, "Could not reach Caddy on 127.0.0.1")
