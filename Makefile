@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages the project and its tests need (none of them is downloaded outside apt).
 APT_PACKAGES := python3-venv python3-dev caddy sudo chromium debootstrap systemd-container \
-	openssh-client
+	openssh-client espeak-ng sox lame zstd
 
 .PHONY: up demo test lint bench clean apt
 

@@ -92,6 +92,8 @@ APPLIANCE_DATA_DIR = Path(os.getenv("APPLIANCE_DATA_DIR", APPLIANCE_ROOT / "var/
 APPLIANCE_CONFIG_DIR = Path(os.getenv("APPLIANCE_CONFIG_DIR", APPLIANCE_ROOT / "etc/appliance"))
 # Where the host's layout file is (paths shared with the root helper).
 APPLIANCE_LAYOUT = os.getenv("APPLIANCE_LAYOUT", "/etc/appliance/layout.json")
+# The Alexa Voice Service token store of the voice check (0600, the admin's: it refreshes).
+APPLIANCE_AVS_CONFIG = Path(os.getenv("APPLIANCE_AVS_CONFIG", APPLIANCE_DATA_DIR / "avs.json"))
 # How the admin reaches the root helper: "sudo" on a host, "direct" when already root (tests).
 APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "sudo,-n,/usr/local/sbin/appliance-helper")
 

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .dialog.cli import add_parser as add_dialog
 
     add_dialog(commands)
+    from .voice.cli import add_commands as add_voice
+
+    add_voice(commands)
     return parser
 
 
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         from .dialog.cli import run as run_dialog
 
         return run_dialog(args)
+    if args.command in ("avs", "ask"):
+        return args.handler(args)
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import editors, logs, testconsole, views
+from . import editors, logs, testconsole, views, voicecheck
 
 app_name = "console"
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("logs/<slug:name>/data", logs.logs_data, name="logs_data"),
     path("console/", testconsole.console_index, name="test_console_index"),
     path("console/<slug:slug>/", testconsole.test_console, name="test_console"),
+    path("skills/<slug:slug>/voice/", voicecheck.voice_check, name="voice_check"),
+    path("skills/<slug:slug>/voice/answer.mp3", voicecheck.voice_check_audio,
+         name="voice_check_audio"),
 ]

@@ -1,0 +1,136 @@
+"""AVS messages: the events the client sends, the directives it gets back, and an ask's result."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RECOGNIZE_FORMAT = "AUDIO_L16_RATE_16000_CHANNELS_1"
+PROFILE = "CLOSE_TALK"
+
+
+def _id() -> str:
+    return str(uuid.uuid4())
+
+
+def event(namespace: str, name: str, payload: dict | None = None, *,
+          dialog_request_id: str | None = None, context: list | None = None) -> dict:
+    header = {"namespace": namespace, "name": name, "messageId": _id()}
+    if dialog_request_id:
+        header["dialogRequestId"] = dialog_request_id
+    message = {"event": {"header": header, "payload": payload or {}}}
+    if context is not None:
+        message["context"] = context
+    return message
+
+
+def device_context() -> list[dict]:
+    """The state of a device that plays nothing, has no alerts and listens to every word."""
+    def state(namespace, name, payload):
+        return {"header": {"namespace": namespace, "name": name}, "payload": payload}
+
+    return [
+        state("SpeechSynthesizer", "SpeechState",
+              {"token": "", "offsetInMilliseconds": 0, "playerActivity": "FINISHED"}),
+        state("AudioPlayer", "PlaybackState",
+              {"token": "", "offsetInMilliseconds": 0, "playerActivity": "IDLE"}),
+        state("Alerts", "AlertsState", {"allAlerts": [], "activeAlerts": []}),
+        state("Speaker", "VolumeState", {"volume": 50, "muted": False}),
+        state("SpeechRecognizer", "RecognizerState", {"wakeword": "ALEXA"}),
+    ]
+
+
+def synchronize_state() -> dict:
+    return event("System", "SynchronizeState", context=device_context())
+
+
+def recognize(dialog_request_id: str, initiator: dict | None = None) -> dict:
+    payload = {"profile": PROFILE, "format": RECOGNIZE_FORMAT,
+               "initiator": initiator or {"type": "TAP"}}
+    return event("SpeechRecognizer", "Recognize", payload,
+                 dialog_request_id=dialog_request_id, context=device_context())
+
+
+@dataclass
+class Directive:
+    namespace: str
+    name: str
+    payload: dict
+    message_id: str = ""
+    dialog_request_id: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict) -> Directive:
+        body = data.get("directive") if isinstance(data, dict) else None
+        if not isinstance(body, dict) or not isinstance(body.get("header"), dict):
+            raise ValueError("not a directive: no directive.header")
+        header = body["header"]
+        payload = body.get("payload")
+        return cls(str(header.get("namespace", "")), str(header.get("name", "")),
+                   payload if isinstance(payload, dict) else {},
+                   str(header.get("messageId", "")), str(header.get("dialogRequestId", "")))
+
+    def to_json(self) -> dict:
+        header = {"namespace": self.namespace, "name": self.name,
+                  "messageId": self.message_id or _id()}
+        if self.dialog_request_id:
+            header["dialogRequestId"] = self.dialog_request_id
+        return {"directive": {"header": header, "payload": self.payload}}
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+
+def caption_text(caption) -> str:
+    """The words of a Speak caption: WebVTT without its header, cue numbers and timings."""
+    if isinstance(caption, dict):
+        caption = caption.get("content") or ""
+    if not isinstance(caption, str):
+        return ""
+    words = []
+    for line in caption.splitlines():
+        line = line.strip()
+        if (not line or line.startswith(("WEBVTT", "NOTE")) or line.isdigit()
+                or "-->" in line):
+            continue
+        words.append(re.sub(r"<[^>]+>", "", line))
+    return " ".join(words)
+
+
+@dataclass
+class AskResult:
+    """What Alexa answered to one ask.
+
+    An empty result (``heard_nothing``) is AVS's 204: Alexa heard nothing it could act on.
+    ``expects_speech`` means Alexa is waiting for the user's answer: pass this result as
+    ``dialog=`` to the next ask to answer in the same dialog.
+    """
+
+    dialog_request_id: str = ""
+    directives: list[Directive] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    audio: list[Path] = field(default_factory=list)
+    heard_nothing: bool = False
+
+    @property
+    def text(self) -> str:
+        return " ".join(c for c in self.captions if c)
+
+    @property
+    def expect_speech(self) -> Directive | None:
+        return next((d for d in self.directives
+                     if d.qualified == "SpeechRecognizer.ExpectSpeech"), None)
+
+    @property
+    def expects_speech(self) -> bool:
+        return self.expect_speech is not None
+
+    @property
+    def initiator(self) -> dict | None:
+        """What the next Recognize must carry to answer ExpectSpeech (opaque to the client)."""
+        directive = self.expect_speech
+        initiator = directive.payload.get("initiator") if directive else None
+        return initiator if isinstance(initiator, dict) else None
