@@ -14,11 +14,21 @@ from flask import current_app
 from .state import current_state
 
 log = logging.getLogger("skills.runtime")
+_session = None  # one keep-alive session per process: no TLS handshake on every response
+
+
+def _http():
+    global _session
+    if _session is None:
+        import requests  # only skills that use progressive responses pay for the import
+
+        _session = requests.Session()
+    return _session
 
 
 def progressive_response(speech: str, timeout: float | None = None) -> bool:
     """Send ``speech`` (plain text or ``<speak>`` SSML) now; True when Alexa accepted it."""
-    import requests  # only skills that use progressive responses pay for the import
+    import requests
 
     state = current_state()
     if state is None:
@@ -41,7 +51,7 @@ def progressive_response(speech: str, timeout: float | None = None) -> bool:
         settings = current_app.extensions.get("skills.runtime")
         timeout = settings.settings.progressive_timeout if settings else 1.0
     try:
-        answer = requests.post(
+        answer = _http().post(
             endpoint.rstrip("/") + "/v1/directives",
             json=body,
             headers={"Authorization": f"Bearer {token}"},

@@ -1,0 +1,1 @@
+"""The conversation skill: open conversation answered by a model on Amazon Bedrock."""
