@@ -7,11 +7,13 @@ hangs becomes a state of "unknown" or a message in words, never an error page.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from ..console import applying, services
 from .forms import HostSettingsForm, SkillForm
@@ -23,14 +25,17 @@ admin.site.site_url = "/"  # "View site" leads to the dashboard
 
 
 class SkillChangeList(ChangeList):
-    """Asks for the states of the page's skills together, not one row at a time."""
+    """Gives every row of the page its state (one cached status-all answer for them all) and
+    the host's settings (read once, not once per row for its URL)."""
 
     def get_results(self, request):
         super().get_results(request)
         rows = list(self.result_list)  # evaluates (and caches) the page's query once
         states = services.service_states(rows)
+        host = HostSettings.load()
         for skill in rows:
             skill.service_state = states.get(skill.slug, services.UNKNOWN)
+            skill.host_settings = host
 
 
 def state_badge(state: str):
@@ -71,9 +76,16 @@ class SkillAdmin(admin.ModelAdmin):
         initial.setdefault("test_console", HostSettings.load().test_console_default)
         return initial
 
+    def action_checkbox(self, skill):
+        # The very input Django renders, without a template render per row: that was a third
+        # of the time of a list of 100 skills.
+        label = format_html(_("Select this object for an action - {}"), str(skill))
+        return format_html('<input type="checkbox" name="{}" value="{}" class="action-select" '
+                           'aria-label="{}">', helpers.ACTION_CHECKBOX_NAME, str(skill.pk), label)
+
     @admin.display(description="URL")
     def url_link(self, skill):
-        url = skill.url()
+        url = skill.url(getattr(skill, "host_settings", None))
         return format_html('<a href="{}">{}</a>', url, url)
 
     @admin.display(description="state")

@@ -1,12 +1,16 @@
 """The host's status for the dashboard: DuckDNS's last answer and the certificates Caddy serves.
 
 Informational only: a certificate is read from a TLS handshake with Caddy on loopback, without
-verifying it (the point is to show what is served, trusted or not).
+verifying it (the point is to show what is served, trusted or not). What a handshake found is
+kept in the cache for a minute (a certificate lasts weeks), a failed one for a few seconds (a
+site just applied shows its certificate soon), so a dashboard of 100 skills does not make 100
+handshakes each time it is shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -15,11 +19,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.core.cache import cache
 
 from ..deploy.client import layout
 from ..render.layout import LayoutError
 
 HANDSHAKE_TIMEOUT = 1.5
+CERTIFICATE_TTL = 60  # seconds a served certificate's description is reused
+NO_CERTIFICATE_TTL = 5  # ... and the finding that none was served
 DEFAULT_HTTPS_PORT = 443
 
 
@@ -80,12 +87,32 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
 
 
+def _certificate_key(fqdn: str, port: int) -> str:
+    return f"appliance:certificate:{port}:{hashlib.sha256(fqdn.encode()).hexdigest()[:32]}"
+
+
 def certificates(fqdns: list[str], port: int) -> dict[str, dict]:
-    """{fqdn: served_certificate(...)}, the handshakes side by side."""
+    """{fqdn: served_certificate(...)}: from the cache, else the handshakes side by side."""
     if not fqdns:
         return {}
+    keys = {fqdn: _certificate_key(fqdn, port) for fqdn in set(fqdns)}
+    cached = cache.get_many(list(keys.values()))
+    found = {fqdn: cached[key] for fqdn, key in keys.items() if key in cached}
+    missing = [fqdn for fqdn in keys if fqdn not in found]
+    if missing:
+        fresh = _handshakes(missing, port)
+        for ttl in (CERTIFICATE_TTL, NO_CERTIFICATE_TTL):
+            chosen = {keys[fqdn]: answer for fqdn, answer in fresh.items()
+                      if (answer["state"] != "none") == (ttl == CERTIFICATE_TTL)}
+            if chosen:
+                cache.set_many(chosen, ttl)
+        found.update(fresh)
+    return found
+
+
+def _handshakes(fqdns: list[str], port: int) -> dict[str, dict]:
     pool = ThreadPoolExecutor(max_workers=min(16, len(fqdns)))
-    futures = {fqdn: pool.submit(served_certificate, fqdn, port) for fqdn in set(fqdns)}
+    futures = {fqdn: pool.submit(served_certificate, fqdn, port) for fqdn in fqdns}
     wait(futures.values(), timeout=HANDSHAKE_TIMEOUT * 2)
     pool.shutdown(wait=False, cancel_futures=True)
     late = {"state": "none", "error": "no answer (timed out)"}

@@ -1,26 +1,31 @@
 """What the UI asks the root helper: service states, start/stop/restart, and log lines.
 
 Every call here tolerates the helper failing: a state becomes "unknown", an action a message in
-words. Pages that show many skills ask for their states in parallel, each with a short timeout,
-so one slow or hung service cannot make a page hang.
+words. A page's states all come from one ``status-all`` call, whose answer is kept a few seconds
+in the cache (per host), so a page showing 100 skills costs at most one helper call, and most
+pages none; starting or stopping a service and every apply make the next page ask again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor, wait
 
-from ..deploy.client import HelperError, run_helper
+from django.core.cache import cache
+
+from ..catalogue.models import Revision
+from ..deploy.client import HelperError, layout_file, run_helper
 
 log = logging.getLogger("appliance.console")
 
-STATUS_TIMEOUT = 5.0  # seconds for one "service status"
-PAGE_DEADLINE = 6.0  # seconds a page waits for all its states together
+STATES_TIMEOUT = 5.0  # seconds the helper may take for "status-all"
+STATES_TTL = 5  # seconds a status-all answer is reused (a failure too: no retry storm)
 LOG_TIMEOUT = 10.0
-MAX_PARALLEL = 16
 CADDY = "caddy"
 UNKNOWN = "unknown"
+STATES = frozenset({"running", "stopped", "failed", "idle", UNKNOWN})
+_KEY_PREFIX = "appliance:status-all:"
 
 # The runtime's request line: "request_id=… type=… intent=… outcome=… latency_ms=…".
 REQUEST_RE = re.compile(r"request_id=(?P<request_id>\S+) type=(?P<type>\S+) "
@@ -29,45 +34,53 @@ REQUEST_RE = re.compile(r"request_id=(?P<request_id>\S+) type=(?P<type>\S+) "
 LEVELS = ["debug", "info", "warning", "error"]
 
 
-def state_word(answer: dict, on_demand: bool = False) -> str:
-    """systemd's (or LSB's) service state in the UI's words."""
-    state = str(answer.get("state") or "").lower()
-    if state in ("active", "reloading", "activating", "deactivating"):
-        return "running"
-    if state == "failed":
-        return "failed"
-    if state == "inactive":
-        # An on-demand skill that is not running waits on its socket for the next request.
-        return "idle" if on_demand else "stopped"
-    return UNKNOWN
+def _states_key() -> str:
+    """Per host (its layout file); a new revision, or one that finished, changes the key, so
+    an apply from any process (another worker, the command line) is seen at once."""
+    newest = Revision.objects.order_by("-pk").values_list("pk", "outcome").first()
+    host = hashlib.sha256(layout_file().encode()).hexdigest()[:16]
+    return f"{_KEY_PREFIX}{host}:{newest[0] if newest else 0}:{newest[1] if newest else ''}"
 
 
-def service_state(unit: str, on_demand: bool = False) -> str:
+def _ask_helper() -> dict:
     try:
-        answer = run_helper("service", "status", unit, timeout=STATUS_TIMEOUT)
+        answer = run_helper("status-all", timeout=STATES_TIMEOUT)
     except HelperError as exc:
-        log.warning("status of %s: %s", unit, exc)
-        return UNKNOWN
-    return state_word(answer, on_demand)
+        log.warning("status-all: %s", exc)
+        return {"ok": False}
+    units = answer.get("units")
+    if not isinstance(units, dict):
+        log.warning("status-all answered without units: %s", answer.get("message"))
+        return {"ok": False}
+    return {"ok": True, "units": {str(name): state if state in STATES else UNKNOWN
+                                  for name, state in units.items()}}
+
+
+def host_states() -> dict[str, str] | None:
+    """{service: state} for every service on the host, or None when the helper failed."""
+    answer = cache.get_or_set(_states_key(), _ask_helper, STATES_TTL)
+    return answer.get("units") if isinstance(answer, dict) and answer.get("ok") else None
+
+
+def forget_states() -> None:
+    """The next page asks the helper again (after a start, stop or restart)."""
+    cache.delete(_states_key())
+
+
+def state_of(unit: str, states: dict[str, str] | None) -> str:
+    # A service the host does not have (a skill never applied) is not running: stopped.
+    return UNKNOWN if states is None else states.get(unit, "stopped")
+
+
+def service_state(unit: str) -> str:
+    """running / stopped / failed / idle / unknown."""
+    return state_of(unit, host_states())
 
 
 def service_states(skills) -> dict[str, str]:
-    """{slug: state} for ``skills``, one helper call each, run side by side."""
-    skills = list(skills)
-    if not skills:
-        return {}
-    pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(skills)))
-    futures = {skill.slug: pool.submit(service_state, skill.unit_name, skill.on_demand)
-               for skill in skills}
-    wait(futures.values(), timeout=PAGE_DEADLINE)
-    pool.shutdown(wait=False, cancel_futures=True)  # a late answer is dropped, not awaited
-    return {slug: _outcome(future) for slug, future in futures.items()}
-
-
-def _outcome(future) -> str:
-    if not future.done() or future.cancelled() or future.exception() is not None:
-        return UNKNOWN
-    return future.result()
+    """{slug: state} for ``skills``, from the one cached status-all answer."""
+    states = host_states()
+    return {skill.slug: state_of(skill.unit_name, states) for skill in skills}
 
 
 def service_action(action: str, unit: str) -> tuple[bool, str]:
@@ -76,6 +89,8 @@ def service_action(action: str, unit: str) -> tuple[bool, str]:
         run_helper("service", action, unit, timeout=120)
     except HelperError as exc:
         return False, f"Could not {action} {unit}: {exc}"
+    finally:
+        forget_states()
     past = {"start": "Started", "stop": "Stopped", "restart": "Restarted"}.get(action, action)
     return True, f"{past} {unit}."
 

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..catalogue.models import HostSettings, Revision, Skill
-from . import applying, hoststatus, services
+from . import applying, hoststatus, services, skillchecks
 
 
 def health(request):
@@ -22,14 +22,15 @@ def dashboard(request):
     host = HostSettings.load()
     skills = list(Skill.objects.all())
     port = hoststatus.https_port()
-    states = services.service_states(skills)
+    states = services.host_states()  # one status-all answer for the whole page (cached)
     fqdns = {skill.slug: skill.fqdn(host) for skill in skills}
     # Only enabled skills have a site in the Caddyfile; the admin's certificate is shown too.
     admin_fqdn = host.fqdn(host.admin_hostname)
     certificates = hoststatus.certificates(
         [fqdns[s.slug] for s in skills if s.enabled] + [admin_fqdn], port)
-    rows = [{"skill": skill, "state": states.get(skill.slug, services.UNKNOWN),
-             "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug])}
+    rows = [{"skill": skill, "state": services.state_of(skill.unit_name, states),
+             "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug]),
+             "problems": skillchecks.problems(skill)}
             for skill in skills]
     context = {
         **admin.site.each_context(request),
@@ -37,7 +38,7 @@ def dashboard(request):
         "host": host,
         "admin_url": f"https://{admin_fqdn}/",
         "admin_certificate": certificates.get(admin_fqdn),
-        "caddy": services.service_state(services.CADDY),
+        "caddy": services.state_of(services.CADDY, states),
         "duckdns": hoststatus.duckdns_status(),
         "rows": rows,
         "last_revision": Revision.objects.first(),

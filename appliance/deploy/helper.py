@@ -3,6 +3,7 @@
     appliance-helper install STAGING_DIR
     appliance-helper restore REVISION
     appliance-helper service ACTION NAME
+    appliance-helper status-all
     appliance-helper daemon-reload
     appliance-helper reload-caddy
     appliance-helper logs NAME [--lines N]
@@ -28,7 +29,8 @@ from .services import Services
 log = logging.getLogger("appliance.helper")
 
 USAGE = ("usage: appliance-helper install STAGING_DIR | restore REVISION | "
-         "service ACTION NAME | daemon-reload | reload-caddy | logs NAME [--lines N]")
+         "service ACTION NAME | status-all | daemon-reload | reload-caddy | "
+         "logs NAME [--lines N]")
 DEFAULT_LOG_LINES = 200
 
 
@@ -49,7 +51,8 @@ def dispatch(argv: list[str]) -> dict:
     if not argv:
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
-    known = ("install", "restore", "service", "daemon-reload", "reload-caddy", "logs")
+    known = ("install", "restore", "service", "status-all", "daemon-reload", "reload-caddy",
+             "logs")
     if command not in known:
         raise Refused(f"unknown command {command!r}; {USAGE}")
     # Check the arguments' shape before reading anything from disk.
@@ -61,7 +64,7 @@ def dispatch(argv: list[str]) -> dict:
     elif command == "service":
         _arity(args, 2)
         action, name = policy.action(args[0]), policy.service_name(args[1])
-    elif command in ("daemon-reload", "reload-caddy"):
+    elif command in ("status-all", "daemon-reload", "reload-caddy"):
         _arity(args, 0)
     else:
         _arity(args, 1, 3)
@@ -83,6 +86,8 @@ def dispatch(argv: list[str]) -> dict:
         return install.restore(revision, paths, services.retire)
     if command == "service":
         return {**services.service(action, name), "name": name, "action": action}
+    if command == "status-all":
+        return services.status_all()
     if command == "daemon-reload":
         return services.daemon_reload()
     if command == "reload-caddy":

@@ -12,7 +12,7 @@ import stat
 from ..render.snapshot import Paths
 from . import fsutil
 from .install import SAFE_ENV, Failure, run_tool, tail
-from .policy import skill_of_unit
+from .policy import FIXED_SERVICES, cron_path, skill_of_unit
 
 # LSB status codes of an init script.
 SYSV_STATES = {0: "active", 1: "failed", 2: "failed", 3: "inactive", 4: "unknown"}
@@ -21,6 +21,20 @@ PRIORITIES = {0: "error", 1: "error", 2: "error", 3: "error", 4: "warning", 5: "
 LEVEL_WORDS = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\b")
 # Slow actions: an init script waits up to 15 s for a stubborn process to stop.
 SERVICE_TIMEOUT = 90
+# status-all: what `systemctl show` reports for each unit, and how long it may take.
+SHOW_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState")
+STATUS_TIMEOUT = 20
+# The states status-all reports, in the UI's words.
+RUNNING, STOPPED, FAILED, IDLE, UNKNOWN = "running", "stopped", "failed", "idle", "unknown"
+
+
+def systemd_runs_init_scripts(paths: Paths) -> bool:
+    """Whether systemd is PID 1 and the init scripts are the real /etc/init.d: then systemd runs
+    them, as units its SysV generator makes. They must be started and stopped with systemctl:
+    run directly, a daemon would live outside systemd's view (in the caller's cgroup), and a
+    unit systemd still runs would hold its port."""
+    return (os.path.isdir("/run/systemd/system")
+            and paths.on_disk(paths.initd_dir) == "/etc/init.d")
 
 
 class Services:
@@ -29,6 +43,9 @@ class Services:
         self.flavour = extras.get("init_flavour", "systemd")
         if self.flavour not in ("systemd", "sysv"):
             raise Failure(f"unknown init_flavour {self.flavour!r} in the layout file")
+        self.under_systemd = systemd_runs_init_scripts(paths)
+        # Whether services start and stop through systemctl, whatever the flavour.
+        self.systemctl = self.flavour == "systemd" or self.under_systemd
 
     # --- systemd and SysV side by side --------------------------------------------------------
 
@@ -40,7 +57,55 @@ class Services:
                 return {"ok": True, "state": state, "message": f"{name} is {state}"}
             return self._result(name, action, *run_tool(["systemctl", action, name],
                                                          timeout=SERVICE_TIMEOUT))
+        if (self.under_systemd and action in ("start", "stop", "restart", "reload")
+                and name != "appliance-duckdns.timer"):
+            return self._generated_unit(action, name.removesuffix(".socket"))
         return self._sysv(action, name)
+
+    def _generated_unit(self, action: str, base: str) -> dict:
+        """An init script's action through the unit systemd made of it (enable, which
+        update-rc.d does, reloads systemd first: a new script has its unit by then)."""
+        if not os.path.isfile(self.paths.on_disk(f"{self.paths.initd_dir}/{base}")):
+            if action == "stop":
+                return {"ok": True, "message": f"{base} is not installed, so not running"}
+            raise Failure(f"{base} has no init script ({self.paths.initd_dir}/{base})")
+        return self._result(base, action, *run_tool(["systemctl", action, f"{base}.service"],
+                                                    timeout=SERVICE_TIMEOUT))
+
+    def status_all(self) -> dict:
+        """Every service the appliance manages and its state, from one look at the host:
+        {"units": {name: running | stopped | failed | idle | unknown}}. An on-demand skill's
+        socket is folded into its service ("idle": the socket listens, the service sleeps)."""
+        units = self._systemd_states() if self.flavour == "systemd" else self._sysv_states()
+        return {"ok": True, "units": units, "message": f"states of {len(units)} services"}
+
+    def _systemd_states(self) -> dict[str, str]:
+        # Literal names load a unit that is not in memory (a stopped, disabled skill); the globs
+        # catch a skill still in memory whose unit file is already gone.
+        names = [*(f"{n}.service" if "." not in n else n for n in sorted(FIXED_SERVICES)),
+                 *skill_unit_files(self.paths.on_disk(self.paths.systemd_dir)),
+                 "alexa-skill-*.service", "alexa-skill-*.socket"]
+        code, output = run_tool(["systemctl", "show", "--property=" + ",".join(SHOW_PROPERTIES),
+                                 *names], timeout=STATUS_TIMEOUT)
+        units = parse_show(output)
+        if code != 0 and not units:
+            raise Failure(f"systemctl show failed (exit {code}): {tail(output)}",
+                          output=tail(output))
+        return fold_states(units)
+
+    def _sysv_states(self) -> dict[str, str]:
+        # The init scripts there and the pid files the scripts wrote: a service runs when the
+        # process its pid file names is alive (what `status` checks, without a shell each).
+        run_dir = self.paths.on_disk(self.paths.run_dir)
+        names = {name for name in _listdir(self.paths.on_disk(self.paths.initd_dir))
+                 if _managed(name)}
+        names |= {entry.removesuffix(".pid") for entry in _listdir(run_dir)
+                  if entry.endswith(".pid") and _managed(entry.removesuffix(".pid"))}
+        units = {name: pid_file_state(f"{run_dir}/{name}.pid") for name in sorted(names)}
+        # No timer without systemd: cron runs the DuckDNS update when its file is there.
+        cron = self.paths.on_disk(cron_path(self.paths))
+        units["appliance-duckdns.timer"] = RUNNING if os.path.isfile(cron) else STOPPED
+        return units
 
     def daemon_reload(self) -> dict:
         if self.flavour != "systemd":
@@ -49,7 +114,9 @@ class Services:
 
     def reload_caddy(self) -> dict:
         # Graceful when Caddy runs; started when it does not (a fresh host, or after a crash).
-        if self.flavour == "systemd":
+        # Under systemd Caddy is the package's unit whatever the flavour (its generator skips
+        # an init script that has a native unit).
+        if self.systemctl:
             code, _ = run_tool(["systemctl", "is-active", "--quiet", "caddy"])
             action = "reload" if code == 0 else "start"
             argv = ["systemctl", action, "caddy"]
@@ -111,15 +178,20 @@ class Services:
         """Stop and disable a skill's service before its unit or init script is removed:
         afterwards nothing would know how to stop it."""
         directory, name = os.path.split(path)
-        if self.flavour == "systemd" and directory == self.paths.systemd_dir:
+        # Under systemd, a unit file removed by a switch to SysV scripts, or a script removed by
+        # a switch back, names a unit systemd still runs: it is stopped the same way.
+        if self.systemctl and directory == self.paths.systemd_dir:
             if not skill_of_unit(name.removesuffix(".service").removesuffix(".socket")):
                 return None
+            # SYSTEMCTL_SKIP_SYSV: a new init script of the same name keeps its runlevel links.
             code, output = run_tool(["systemctl", "disable", "--now", name],
-                                    timeout=SERVICE_TIMEOUT)
-        elif self.flavour == "sysv" and directory == self.paths.initd_dir:
+                                    timeout=SERVICE_TIMEOUT, env={"SYSTEMCTL_SKIP_SYSV": "1"})
+        elif (self.flavour == "sysv" or self.under_systemd) and directory == self.paths.initd_dir:
             if not skill_of_unit(name) or not os.path.isfile(self.paths.on_disk(path)):
                 return None
-            code, output = run_tool([self.paths.on_disk(path), "stop"], timeout=SERVICE_TIMEOUT)
+            stop = (["systemctl", "stop", f"{name}.service"] if self.under_systemd
+                    else [self.paths.on_disk(path), "stop"])
+            code, output = run_tool(stop, timeout=SERVICE_TIMEOUT)
             self._update_rc("disable", name)
         else:
             return None
@@ -141,6 +213,131 @@ class Services:
         entries = [entry for entry in entries if entry is not None]
         return {"ok": True, "name": name, "entries": entries,
                 "message": f"{len(entries)} log lines of {name}"}
+
+
+# --- status-all, pure parts ------------------------------------------------------------------
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _managed(name: str) -> bool:
+    return name in FIXED_SERVICES or skill_of_unit(name) is not None
+
+
+def skill_unit_files(systemd_dir: str) -> list[str]:
+    """The skills' unit files in ``systemd_dir``: alexa-skill-<slug>.service / .socket."""
+    units = []
+    for entry in sorted(_listdir(systemd_dir)):
+        base, dot, suffix = entry.rpartition(".")
+        if dot and suffix in ("service", "socket") and skill_of_unit(base):
+            units.append(entry)
+    return units
+
+
+def parse_show(output: str) -> dict[str, dict[str, str]]:
+    """`systemctl show -p ...` for several units → {Id: {property: value}}.
+
+    systemctl prints one block of KEY=VALUE lines per unit, blocks separated by an empty line.
+    A new block also starts where an Id appears a second time in one block, so a missing empty
+    line cannot merge two units. Lines that are no property (a warning on stderr, merged in)
+    are skipped, and a block without an Id is dropped.
+    """
+    units: dict[str, dict[str, str]] = {}
+    block: dict[str, str] = {}
+
+    def close() -> None:
+        if block.get("Id"):
+            units.setdefault(block["Id"], dict(block))
+        block.clear()
+
+    for line in output.splitlines():
+        if not line.strip():
+            close()
+            continue
+        key, equals, value = line.partition("=")
+        if not equals or key not in SHOW_PROPERTIES:
+            continue
+        if key in block:
+            close()
+        block[key] = value.strip()
+    close()
+    return units
+
+
+def unit_state(props: dict[str, str] | None) -> str:
+    """One unit's ActiveState (and SubState) in the UI's words."""
+    if not props:
+        return STOPPED  # not even loaded: nothing runs
+    active, sub = props.get("ActiveState", ""), props.get("SubState", "")
+    if active in ("active", "reloading", "deactivating"):
+        return RUNNING
+    if active == "activating":
+        # Between two tries of Restart=on-failure the service has just failed.
+        return FAILED if sub == "auto-restart" else RUNNING
+    if active == "failed":
+        return FAILED
+    if active == "inactive":
+        return STOPPED
+    return UNKNOWN
+
+
+def fold_states(units: dict[str, dict[str, str]]) -> dict[str, str]:
+    """{Id: properties} → {name: state} for the services the helper manages: skills by
+    ``alexa-skill-<slug>`` (their socket folded in), ``caddy``, ``appliance-admin`` and
+    ``appliance-duckdns.timer``; anything else systemctl mentioned is left out."""
+    states: dict[str, str] = {}
+    skills = {skill_of_unit(uid.rpartition(".")[0]) for uid in units
+              if uid.endswith((".service", ".socket"))} - {None}
+    for slug in sorted(skills):
+        name = f"alexa-skill-{slug}"
+        service = unit_state(units.get(f"{name}.service"))
+        socket = units.get(f"{name}.socket")
+        if service == STOPPED and socket is not None:
+            # Socket activation: a listening socket with its service asleep is "idle".
+            service = {RUNNING: IDLE, FAILED: FAILED}.get(unit_state(socket), STOPPED)
+        states[name] = service
+    for name in sorted(FIXED_SERVICES):
+        uid = name if "." in name else f"{name}.service"
+        if uid in units:
+            states[name] = unit_state(units[uid])
+    return states
+
+
+def pid_file_state(path: str) -> str:
+    """running (its process is alive), failed (a pid file left by a dead process, LSB's
+    "dead but the pid file exists") or stopped (no pid file)."""
+    try:
+        fd = os.open(path, fsutil.READ_FLAGS)
+    except FileNotFoundError:
+        return STOPPED
+    except OSError:
+        return UNKNOWN
+    with os.fdopen(fd, "rb") as handle:
+        text = handle.read(64).decode("ascii", "replace").strip()
+    if not text.isdigit() or int(text) <= 1:
+        return FAILED
+    return RUNNING if process_alive(int(text)) else FAILED
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat_line = handle.read(512)
+    except OSError:
+        return False
+    # "PID (comm) S ...": the state follows the last ')'; a zombie has exited already.
+    state = stat_line[stat_line.rfind(b")") + 2:][:1]
+    return state not in (b"Z", b"X")
 
 
 def _iso(seconds: float) -> str:

@@ -31,6 +31,7 @@ class _Daemon:
     own_dir: str = ""  # made and handed to the user first (systemd's CacheDirectory= does that)
     reload: tuple[str, ...] = ()  # a graceful reload command; none: reload is not implemented
     umask: str = ""  # skills: 077, as UMask= in their units; the admin and Caddy share files
+    ready: str = ""  # HOST:PORT it listens on once started (start waits for it, not a fixed 1 s)
 
 
 def _q(value: str) -> str:
@@ -92,6 +93,7 @@ def _script(cat: Catalogue, d: _Daemon) -> RenderedFile:
         f"NAME={_q(d.name)}",
         f"DAEMON={_q(d.daemon)}",
         f"RUN_AS={_q(d.user)}",
+        f"READY_ADDRESS={_q(d.ready)}",
         f"RUN_DIR={_q(paths.run_dir)}",
         f"LOG_DIR={_q(paths.log_dir)}",
         'PIDFILE="$RUN_DIR/$NAME.pid"',
@@ -99,6 +101,12 @@ def _script(cat: Catalogue, d: _Daemon) -> RenderedFile:
         "",
         "is_running() {",
         "\tstart-stop-daemon --status --pidfile \"$PIDFILE\" --exec \"$DAEMON\"",
+        "}",
+        "",
+        "# Something listens on READY_ADDRESS's port (the kernel's TCP tables, state 0A).",
+        "listening() {",
+        "\tREADY_PORT=$(printf '%04X' \"${READY_ADDRESS##*:}\")",
+        "\tgrep -qs \":$READY_PORT [0-9A-F]*:0000 0A \" /proc/net/tcp /proc/net/tcp6",
         "}",
         "",
         "do_start() {",
@@ -109,8 +117,17 @@ def _script(cat: Catalogue, d: _Daemon) -> RenderedFile:
         "\tfi",
         *prepare,
         *start,
-        "\t# --background cannot report a failure after its fork: look once it had time to fail.",
-        "\tsleep 1",
+        "\t# --background cannot report a failure after its fork. Started: it listens on its",
+        "\t# port; failed: from 1 s on, it is gone. One that is slower but alive after 10 s",
+        "\t# counts as started (the apply's health check has the last word).",
+        "\ttries=0",
+        "\twhile :; do",
+        "\t\tsleep 0.1",
+        "\t\ttries=$((tries + 1))",
+        "\t\tlistening && break",
+        "\t\t[ \"$tries\" -ge 10 ] && ! is_running && break",
+        "\t\t[ \"$tries\" -ge 100 ] && break",
+        "\tdone",
         "\tif ! is_running; then",
         "\t\techo \"$NAME failed to start; see $LOGFILE\" >&2",
         "\t\trm -f \"$PIDFILE\"",
@@ -168,6 +185,7 @@ def _daemons(cat: Catalogue) -> list[_Daemon]:
             args=("run", "--config", paths.caddyfile, "--adapter", "caddyfile"),
             reload=(paths.caddy, "reload", "--config", paths.caddyfile, "--adapter",
                     "caddyfile", "--address", host.caddy_admin),
+            ready=host.caddy_admin,  # its API listens once the config is loaded
         ),
         # gunicorn's entry point is a script: /proc shows the interpreter, so that is what
         # start-stop-daemon must match.
@@ -178,6 +196,7 @@ def _daemons(cat: Catalogue) -> list[_Daemon]:
                   f"127.0.0.1:{int(host.admin_port)}", "--workers", "2",
                   "--access-logfile", "-"),
             chdir=paths.data_dir, env_file=admin_env_path(cat),
+            ready=f"127.0.0.1:{int(host.admin_port)}",
         ),
     ]
     for skill in cat.enabled_skills:
@@ -186,7 +205,7 @@ def _daemons(cat: Catalogue) -> list[_Daemon]:
         daemons.append(_Daemon(
             name=skill.unit, description=f"Alexa skill: {skill.name}", user=run_as(cat, skill),
             daemon=command[0], args=tuple(command[1:]), own_dir=skill_cache_dir(cat, skill),
-            umask="077",
+            umask="077", ready=f"127.0.0.1:{int(skill.port)}",
         ))
     return daemons
 

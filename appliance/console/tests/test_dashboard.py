@@ -1,6 +1,7 @@
 from unittest import mock
 
 from django.conf import settings
+from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
@@ -19,10 +20,13 @@ class DashboardTestCase(BaseTestCase):
                              on_demand=True)
         Skill.objects.create(slug="broken", name="Broken", source="memory_game", port=8103)
         self.helper = FakeHelper(states={"alexa-skill-memory-game": "active",
+                                         "alexa-skill-lazy": "idle",
                                          "alexa-skill-broken": "failed", "caddy": "active"})
         patcher = mock.patch("appliance.console.services.run_helper", self.helper)
         patcher.start()
         self.addCleanup(patcher.stop)
+        cache.clear()  # states are cached a few seconds: each test starts without any
+        self.addCleanup(cache.clear)
         self.login()
 
     def get(self):
@@ -37,17 +41,47 @@ class DashboardTestCase(BaseTestCase):
         self.assertContains(r, 'href="https://memory-game.localhost/"')
         self.assertContains(r, "/logs/memory-game/data?last=1")
 
-    def test_it_asks_the_helper_once_per_skill_and_once_for_caddy(self):
+    def test_it_asks_the_helper_once_for_every_state(self):
         self.get()
-        self.assertEqual(len(self.helper.calls), 4)
-        self.assertEqual(self.helper.count("service", "status", "caddy"), 1)
-        self.assertEqual(self.helper.count("logs"), 0)
+        self.assertEqual(self.helper.calls, [("status-all",)])
+
+    def test_the_states_are_reused_for_a_few_seconds(self):
+        self.get()
+        self.get()
+        self.assertEqual(self.helper.count("status-all"), 1)
+        cache.clear()  # what the few seconds' expiry does
+        self.get()
+        self.assertEqual(self.helper.count("status-all"), 2)
+
+    def test_a_new_revision_asks_again_at_once(self):
+        from appliance.catalogue.models import Revision
+
+        self.get()
+        revision = Revision.objects.create(number=1, outcome=Revision.PENDING)
+        self.get()
+        revision.outcome = Revision.APPLIED
+        revision.save()
+        self.get()
+        self.assertEqual(self.helper.count("status-all"), 3)
 
     def test_a_failing_helper_shows_unknown_not_an_error_page(self):
         self.helper.broken.add("*")
         r = self.get()
         self.assertEqual(r.status_code, 200)
         self.assertContains(r, '<span class="state state-unknown">unknown</span>', count=4)
+        self.get()
+        self.assertEqual(self.helper.count("status-all"), 1)  # a failure is not retried at once
+
+    def test_a_state_the_ui_does_not_know_is_unknown(self):
+        self.helper.states["alexa-skill-memory-game"] = "<b>exploded</b>"
+        r = self.get()
+        self.assertNotContains(r, "exploded")
+        self.assertContains(r, '<span class="state state-unknown">unknown</span>', count=1)
+
+    def test_a_skill_the_host_does_not_have_is_stopped(self):
+        Skill.objects.create(slug="new", name="New", source="memory_game", port=8104)
+        r = self.get()
+        self.assertContains(r, '<span class="state state-stopped">stopped</span>', count=1)
 
     def test_it_shows_the_host_and_the_duckdns_result(self):
         HostSettings.objects.filter(pk=1).update(
@@ -72,6 +106,15 @@ class DashboardTestCase(BaseTestCase):
         self.assertIn("admin.localhost", caddy.server_names)
         self.assertContains(r, "Fake Caddy · fake caddy")
         self.assertContains(r, '<span class="state state-running">valid</span>')
+
+    def test_the_certificates_are_read_once_for_a_while(self):
+        with FakeCaddy() as caddy, override_settings(APPLIANCE_LAYOUT=str(caddy.layout)):
+            self.get()
+            handshakes = len(caddy.server_names)
+            r = self.get()
+        self.assertEqual(handshakes, 4)  # three skills and the admin
+        self.assertEqual(len(caddy.server_names), handshakes)
+        self.assertContains(r, "Fake Caddy · fake caddy")
 
     def test_no_proxy_listening_shows_no_certificate(self):
         r = self.get()

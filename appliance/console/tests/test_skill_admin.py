@@ -1,5 +1,6 @@
 from unittest import mock
 
+from django.core.cache import cache
 from django.urls import reverse
 
 from appliance.catalogue.models import Revision, Skill
@@ -18,10 +19,13 @@ class SkillAdminTestCase(BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.helper = FakeHelper(states={"alexa-skill-one": "active"})
+        self.helper = FakeHelper(states={"alexa-skill-one": "active",
+                                         "alexa-skill-lazy": "idle"})
         patcher = mock.patch("appliance.console.services.run_helper", self.helper)
         patcher.start()
         self.addCleanup(patcher.stop)
+        cache.clear()  # states are cached a few seconds: each test starts without any
+        self.addCleanup(cache.clear)
         self.login()
 
     def skill(self, slug, **fields):
@@ -41,7 +45,19 @@ class SkillAdminTestCase(BaseTestCase):
         self.assertContains(r, '<span class="state state-idle">idle</span>')
         self.assertContains(r, '<span class="state state-stopped">stopped</span>')
         self.assertContains(r, '<a href="https://one.localhost/">https://one.localhost/</a>')
-        self.assertEqual(self.helper.count("service", "status"), 3)
+        self.assertEqual(self.helper.calls, [("status-all",)])
+
+    def test_the_lists_checkboxes_are_djangos_own(self):
+        from django.contrib import admin
+
+        skill = self.skill("one")
+        skill.name = 'Quote " and <tag>'
+        model_admin = admin.site._registry[Skill]
+        self.assertEqual(model_admin.action_checkbox(skill),
+                         admin.ModelAdmin.action_checkbox(model_admin, skill))
+        r = self.client.get(self.changelist)
+        self.assertContains(r, f'<input type="checkbox" name="_selected_action" '
+                               f'value="{skill.pk}" class="action-select"', count=1)
 
     def test_a_failing_helper_shows_unknown_in_the_list(self):
         self.skill("one")
@@ -92,6 +108,14 @@ class SkillAdminTestCase(BaseTestCase):
         r = self.action("start", one)
         self.assertEqual(self.helper.count("service", "start", "alexa-skill-one"), 1)
         self.assertContains(r, "Started alexa-skill-one.")
+
+    def test_an_action_makes_the_list_ask_for_fresh_states(self):
+        one = self.skill("one")
+        self.client.get(self.changelist)
+        self.client.get(self.changelist)
+        self.assertEqual(self.helper.count("status-all"), 1)
+        self.action("stop", one)  # follows the redirect to the list
+        self.assertEqual(self.helper.count("status-all"), 2)
 
     def test_stop_and_restart_go_through_the_helper(self):
         one = self.skill("one")
