@@ -8,12 +8,22 @@ STAMP  := $(VENV)/.installed
 APT_PACKAGES := python3-venv python3-dev caddy sudo chromium debootstrap systemd-container \
 	openssh-client espeak-ng sox lame zstd
 
-.PHONY: up demo test lint bench clean apt
+.PHONY: up down destroy demo dialog test lint bench clean apt
 
-up: demo
+up: $(STAMP)  ## Build (or update) the appliance on the local systemd host; prints the admin URL
+	$(PY) provisioning/up.py $(ARGS)
 
-demo: $(STAMP)  ## Serve the Memory Game locally and show a signed request answered
+down: $(STAMP)  ## Stop the local host (kept for the next `make up`)
+	$(PY) provisioning/testhost.py down
+
+destroy: $(STAMP)  ## Remove the local host (the cached root file system stays)
+	$(PY) provisioning/testhost.py destroy
+
+demo: $(STAMP)  ## Serve the Memory Game in this machine and show signed requests answered
 	$(PY) -m skills demo
+
+dialog: $(STAMP)  ## Talk to the Memory Game in a text dialog
+	$(PY) -m skills dialog skills/memory_game
 
 test: $(STAMP)  ## Lint, then run the whole test suite (bench excluded)
 	$(VENV)/bin/ruff check .
