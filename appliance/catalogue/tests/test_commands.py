@@ -100,3 +100,14 @@ class HostSetCommandTestCase(BaseTestCase):
                     "DUCKDNS_TOKEN")
         with self.assertRaisesMessage(CommandError, "domain:"):
             run("host_set", "--domain", "bad domain")
+
+
+class SkillAddOnDemandTestCase(BaseTestCase):
+    def test_it_sets_an_on_demand_skills_idle_exit(self):
+        run("skill_add", "game", "--source", "memory_game", "--on-demand", "--idle-exit", "20")
+        skill = Skill.objects.get()
+        self.assertEqual((skill.on_demand, skill.idle_exit), (True, 20))
+
+    def test_it_refuses_an_idle_exit_under_ten_seconds(self):
+        with self.assertRaisesMessage(CommandError, "idle_exit:"):
+            run("skill_add", "game", "--source", "memory_game", "--idle-exit", "3")

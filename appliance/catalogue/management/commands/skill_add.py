@@ -25,6 +25,8 @@ class Command(BaseCommand):
                             help="an Alexa skill ID allowed to call it (repeatable)")
         parser.add_argument("--disabled", action="store_true")
         parser.add_argument("--on-demand", action="store_true")
+        parser.add_argument("--idle-exit", type=int, metavar="SECONDS",
+                            help="an on-demand skill exits after this long unused (default 300)")
         parser.add_argument("--no-verify", action="store_true",
                             help="accept unsigned requests (never on a public host)")
         parser.add_argument("--test-console", choices=["on", "off"])
@@ -46,7 +48,8 @@ class Command(BaseCommand):
             "environment_text": "",
         }
         for option, field in [("name", "name"), ("source", "source"), ("port", "port"),
-                              ("hostname", "hostname"), ("threads", "threads")]:
+                              ("hostname", "hostname"), ("threads", "threads"),
+                              ("idle_exit", "idle_exit")]:
             if options[option] is not None:
                 data[field] = options[option]
         if options["uploaded"]:
