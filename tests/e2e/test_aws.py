@@ -715,3 +715,22 @@ def test_site_on_aws_target_end_to_end(moto, provisioned, tmp_path):
         "instances": [], "security_groups": [], "key_pairs": [], "roles": [],
         "instance_profiles": [],
     }
+
+
+def test_a_prompt_template_in_s3_adds_get_object_on_that_object_only(moto, tmp_path):
+    name = "appliance-s3-template"
+    done = playbook(LAUNCH, moto.url, "-e", f"appliance_name={name}",
+                    "-e", f"aws_key_dir={tmp_path / 'keys'}",
+                    *extra_vars(tmp_path, aws_bedrock_model_arns=MODELS,
+                                aws_prompt_template_s3_uri="s3://prompts-bucket/chat/prompt.txt"))
+    succeeded(done)
+    document = moto.client("iam").get_role_policy(
+        RoleName=f"{name}-skills", PolicyName="bedrock-invoke-model")["PolicyDocument"]
+    assert document["Statement"] == [
+        {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": MODELS},
+        {"Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::prompts-bucket/chat/prompt.txt"},
+    ]
+    removed = playbook(TEARDOWN, moto.url, "-e", f"appliance_name={name}",
+                       "-e", f"teardown_confirm={name}")
+    succeeded(removed)
