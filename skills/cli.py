@@ -25,7 +25,12 @@ def _positive(value: str) -> float:
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
+# What a skill's own process runs: its parser must not import the dialog and voice tools (an
+# asyncio/HTTP/2 stack a serving skill would carry in memory for nothing).
+SERVING_COMMANDS = ("serve", "check")
+
+
+def build_parser(tools: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m skills", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -47,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play the Memory Game with signed requests")
     demo.add_argument("--port", type=int, default=0, help="port for the skill (default: any free)")
+    if not tools:
+        return parser
 
     from .dialog.cli import add_parser as add_dialog
 
@@ -58,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    serving = bool(argv) and argv[0] in SERVING_COMMANDS
+    args = build_parser(tools=not serving).parse_args(argv)
     if args.command == "check":
         return _check(args.target)
     if args.command == "demo":

@@ -210,3 +210,15 @@ def test_a_bad_env_file_is_refused_clearly(tmp_path):
         capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_serving_skill_loads_neither_the_dialog_nor_the_voice_tools():
+    # Their asyncio/HTTP/2 stack would cost every skill process memory for nothing.
+    code = ("import sys\nfrom skills.cli import main\nmain(['check', sys.argv[1]])\n"
+            "print(sorted(m for m in sys.modules\n"
+            "             if m.split('.')[0] in ('httpx', 'h2', 'asyncio')\n"
+            "             or m.startswith(('skills.voice', 'skills.dialog'))))\n")
+    result = subprocess.run([sys.executable, "-c", code, str(MEMORY_GAME)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
