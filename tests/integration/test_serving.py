@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -222,3 +223,22 @@ def test_a_serving_skill_loads_neither_the_dialog_nor_the_voice_tools():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_serving_skill_never_maps_cryptography(skill_env, alexa_pki, tmp_path):
+    # Its Rust module costs ~8 MiB per process: chains are validated in a child process and
+    # signatures checked through libcrypto, so a skill that answered signed requests holds none.
+    cache = tmp_path / "cache"  # a fresh process and cache: the chain is validated by a child
+    env = {**skill_env, "ASK_CERT_CACHE_DIR": str(cache)}
+    alexa_pki.seed_cache(cache)
+    process = SkillProcess(MEMORY_GAME, env, log_path=tmp_path / "skill.log").start()
+    try:
+        client = SkillClient(process.url, alexa_pki)
+        assert client.launch().speech.startswith("Welcome to memory game")
+        refused = client.post(b'{"request": {}}', {"Signature-256": "AAAA"})
+        assert refused.status == 400
+        maps = Path(f"/proc/{process.process.pid}/maps").read_text()
+    finally:
+        assert process.stop() == 0, process.logs()
+    assert "libcrypto" in maps  # hashlib's, which the signature check uses
+    assert "cryptography" not in maps and "_rust.abi3" not in maps

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from requests.adapters import HTTPAdapter
 from werkzeug.datastructures import Headers
 
@@ -76,12 +76,21 @@ def clock() -> Clock:
     return Clock(float(int(dt.datetime.now(dt.UTC).timestamp())))  # whole seconds, like iso()
 
 
+@pytest.fixture(params=["inline", "child"])
+def validation(request) -> str:
+    """Chains validated in this process, and in the child process a skill process uses."""
+    return request.param
+
+
+def spki(key) -> bytes:
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
 @pytest.fixture
-def cached_store(pki, ca_bundle, tmp_path, clock) -> CertChainStore:
+def cached_store(pki, ca_bundle, tmp_path, clock, validation) -> CertChainStore:
     pki.seed_cache(tmp_path)
-    return CertChainStore(
-        ca_bundle=ca_bundle, cache_dir=str(tmp_path), session=NoNetwork(), clock=clock
-    )
+    return CertChainStore(ca_bundle=ca_bundle, cache_dir=str(tmp_path), session=NoNetwork(),
+                          clock=clock, validation=validation)
 
 
 @pytest.fixture
@@ -202,9 +211,10 @@ def s3(pki, tmp_path_factory):
 
 
 @pytest.fixture
-def fetching_store(s3, ca_bundle, tmp_path, clock):
+def fetching_store(s3, ca_bundle, tmp_path, clock, validation):
     def build(**kwargs) -> CertChainStore:
-        options = {"ca_bundle": ca_bundle, "cache_dir": str(tmp_path / "cache"), "clock": clock}
+        options = {"ca_bundle": ca_bundle, "cache_dir": str(tmp_path / "cache"), "clock": clock,
+                   "validation": validation}
         return CertChainStore(**{**options, "session": s3.session, **kwargs})
 
     return build
@@ -264,7 +274,7 @@ def refused(store: CertChainStore, url: str) -> str:
 
 def test_it_accepts_a_valid_chain(pki, s3, fetching_store):
     key = fetching_store().public_key(s3.serve(pki.chain_pem))
-    assert key.public_numbers() == pki.leaf_key.public_key().public_numbers()
+    assert key.spki_der == spki(pki.leaf_key.public_key())
 
 
 BAD_CHAINS = {
@@ -303,9 +313,12 @@ def test_it_rejects_a_chain_from_a_root_it_does_not_trust(pki, s3, fetching_stor
     assert "not trusted" in refused(fetching_store(ca_bundle=None), s3.serve(pki.chain_pem))
 
 
-def test_it_loads_the_ca_bundle_lazily_and_keeps_the_cache_when_it_is_missing(pki, tmp_path):
+def test_it_loads_the_ca_bundle_lazily_and_keeps_the_cache_when_it_is_missing(
+    pki, tmp_path, validation
+):
     bundle = tmp_path / "absent.pem"
-    store = CertChainStore(ca_bundle=str(bundle), cache_dir=str(tmp_path), session=NoNetwork())
+    store = CertChainStore(ca_bundle=str(bundle), cache_dir=str(tmp_path), session=NoNetwork(),
+                           validation=validation)
     path = pki.seed_cache(tmp_path)
     with pytest.raises(VerificationError, match="could not load the CA bundle"):
         store.public_key(CERT_URL)
@@ -316,7 +329,7 @@ def test_it_loads_the_ca_bundle_lazily_and_keeps_the_cache_when_it_is_missing(pk
 
 def test_it_uses_a_chain_from_the_disk_cache_without_fetching(cached_store, pki):
     key = cached_store.public_key(CERT_URL)
-    assert key.public_numbers() == pki.leaf_key.public_key().public_numbers()
+    assert key.spki_der == spki(pki.leaf_key.public_key())
 
 
 def test_it_revalidates_a_bad_disk_file_and_fetches_a_good_chain(pki, s3, fetching_store, tmp_path):
@@ -328,27 +341,29 @@ def test_it_revalidates_a_bad_disk_file_and_fetches_a_good_chain(pki, s3, fetchi
         assert fh.read() == pki.chain_pem
 
 
-def test_it_removes_a_bad_disk_file_even_when_the_fetch_fails(pki, ca_bundle, tmp_path):
+def test_it_removes_a_bad_disk_file_even_when_the_fetch_fails(pki, ca_bundle, tmp_path,
+                                                              validation):
     path = pki.seed_cache(tmp_path, chain_pem=b"garbage")
 
     class Offline:
         def get(self, *args, **kwargs):
             raise requests.ConnectionError("offline")
 
-    store = CertChainStore(ca_bundle=ca_bundle, cache_dir=str(tmp_path), session=Offline())
+    store = CertChainStore(ca_bundle=ca_bundle, cache_dir=str(tmp_path), session=Offline(),
+                           validation=validation)
     message = refused(store, CERT_URL)
     assert message == "could not fetch the signing certificate chain: ConnectionError"
     assert not os.path.exists(path)
 
 
-def test_it_answers_from_memory_without_parsing_or_disk(cached_store, tmp_path, monkeypatch):
+def test_it_answers_from_memory_without_validating_or_disk(cached_store, tmp_path, monkeypatch):
     cached_store.public_key(CERT_URL)
     os.remove(tmp_path / cache_file_name(CERT_URL))
 
-    def no_parsing(*args):
-        raise AssertionError("PEM parsed on a cache hit")
+    def no_validation(*args):
+        raise AssertionError("chain validated again on a cache hit")
 
-    monkeypatch.setattr(x509, "load_pem_x509_certificates", no_parsing)
+    monkeypatch.setattr(cached_store, "_validate", no_validation)
     for _ in range(200):
         cached_store.public_key(CERT_URL)
 
