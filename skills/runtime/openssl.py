@@ -24,7 +24,8 @@ class OpenSSLUnavailable(RuntimeError):
     """No usable libcrypto (1.1.1 or 3.x) could be loaded."""
 
 
-def _bind(lib) -> None:
+def _bind(lib):
+    """Declare the prototypes (a wrong restype truncates pointers); returns the key-type call."""
     ptr, size, long_, int_ = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long, ctypes.c_int
     signatures = {
         "d2i_PUBKEY": (ptr, [ptr, ctypes.POINTER(ptr), long_]),
@@ -42,24 +43,28 @@ def _bind(lib) -> None:
         function = getattr(lib, name)  # AttributeError: too old a libcrypto
         function.restype, function.argtypes = restype, argtypes
     # OpenSSL 3 renamed EVP_PKEY_base_id (now a macro) to EVP_PKEY_get_base_id.
-    base_id = getattr(lib, "EVP_PKEY_get_base_id", None) or lib.EVP_PKEY_base_id
-    base_id.restype, base_id.argtypes = int_, [ptr]
-    lib.key_type = base_id
+    key_type = getattr(lib, "EVP_PKEY_get_base_id", None) or lib.EVP_PKEY_base_id
+    key_type.restype, key_type.argtypes = int_, [ptr]
+    return key_type
+
+
+def _candidates():
+    yield from _LIBRARY_NAMES
+    # Only then ask find_library, which runs ldconfig: Python has a libcrypto loaded already.
+    yield ctypes.util.find_library("crypto")
 
 
 def _load():
-    names = [*_LIBRARY_NAMES, ctypes.util.find_library("crypto")]
-    for name in filter(None, names):
+    for name in filter(None, _candidates()):
         try:
             lib = ctypes.PyDLL(name)
-            _bind(lib)
+            return lib, _bind(lib)
         except (OSError, AttributeError):
             continue
-        return lib
-    return None
+    return None, None
 
 
-_lib = _load()
+_lib, _key_type = _load()
 
 
 def available() -> bool:
@@ -88,7 +93,7 @@ class RSAPublicKey:
             raise ValueError("not a DER SubjectPublicKeyInfo")
         self._pkey = pkey
         self._finalizer = weakref.finalize(self, _lib.EVP_PKEY_free, pkey)
-        if _lib.key_type(pkey) != _EVP_PKEY_RSA:
+        if _key_type(pkey) != _EVP_PKEY_RSA:
             raise ValueError("not an RSA key")
         self.spki_der = bytes(spki_der)
 
