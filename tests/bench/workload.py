@@ -16,7 +16,6 @@ from skills.runtime.testing import TestPKI, builders
 REPO = Path(__file__).resolve().parents[2]
 MEMORY_GAME = REPO / "skills" / "memory_game"
 BARE_APP = Path(__file__).resolve().parent / "bare_app"
-SIGNED_BARE_APP = Path(__file__).resolve().parent / "signed_bare_app"  # + the signature check
 THREADS = 4  # waitress worker threads, the same for every server in a comparison
 
 Request = tuple[bytes, dict[str, str]]
