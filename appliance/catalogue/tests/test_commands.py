@@ -111,3 +111,110 @@ class SkillAddOnDemandTestCase(BaseTestCase):
     def test_it_refuses_an_idle_exit_under_ten_seconds(self):
         with self.assertRaisesMessage(CommandError, "idle_exit:"):
             run("skill_add", "game", "--source", "memory_game", "--idle-exit", "3")
+
+
+GAME = ["skill_add", "game"]
+ID_A, ID_B = "amzn1.ask.skill.0000-1111", "amzn1.ask.skill.2222-3333"
+
+
+class SkillAddUndoTestCase(BaseTestCase):
+    """Every setting skill_add can make, it can also undo."""
+
+    def setUp(self):
+        super().setUp()
+        run(*GAME, "--source", "memory_game", "--on-demand", "--no-verify", "--disabled",
+            "--skill-id", ID_A, "--skill-id", ID_B, "--env", "A=1", "--env", "B=2")
+
+    def skill(self):
+        return Skill.objects.get(slug="game")
+
+    def test_it_turns_on_demand_off(self):
+        self.assertEqual(run(*GAME, "--no-on-demand"), "changed: skill game")
+        self.assertFalse(self.skill().on_demand)
+
+    def test_it_turns_verification_back_on(self):
+        self.assertEqual(run(*GAME, "--verify"), "changed: skill game")
+        self.assertTrue(self.skill().verify_requests)
+
+    def test_it_enables_a_disabled_skill(self):
+        self.assertEqual(run(*GAME, "--enabled"), "changed: skill game")
+        self.assertTrue(self.skill().enabled)
+
+    def test_it_clears_the_skill_ids(self):
+        self.assertEqual(run(*GAME, "--clear-skill-ids"), "changed: skill game")
+        self.assertEqual(self.skill().application_ids, "")
+
+    def test_clearing_with_new_skill_ids_makes_them_the_whole_list(self):
+        run(*GAME, "--clear-skill-ids", "--skill-id", ID_B)
+        self.assertEqual(self.skill().application_ids, ID_B)
+
+    def test_repeating_skill_id_replaces_the_list(self):
+        run(*GAME, "--skill-id", ID_A)
+        self.assertEqual(self.skill().application_ids, ID_A)
+
+    def test_it_unsets_environment_entries(self):
+        self.assertEqual(run(*GAME, "--unset-env", "A"), "changed: skill game")
+        self.assertEqual(self.skill().environment, {"B": "2"})
+        run(*GAME, "--unset-env", "B")
+        self.assertEqual(self.skill().environment, {})
+
+    def test_it_unsets_a_secret_and_keeps_the_others(self):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("API_KEY", "s3cret")
+            patch.setenv("OTHER_KEY", "other")
+            run(*GAME, "--secret-from-env", "API_KEY", "--secret-from-env", "OTHER_KEY")
+        self.assertEqual(run(*GAME, "--unset-secret", "API_KEY"), "changed: skill game")
+        self.assertEqual(self.skill().secrets, {"OTHER_KEY": "other"})
+
+    def test_a_secrets_value_is_not_in_the_output(self):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("API_KEY", "s3cret-value")
+            outputs = [run(*GAME, "--secret-from-env", "API_KEY"),
+                       run(*GAME, "--secret-from-env", "API_KEY"),
+                       run(*GAME, "--unset-secret", "API_KEY")]
+        self.assertEqual(outputs, ["changed: skill game", "unchanged: skill game",
+                                   "changed: skill game"])
+        self.assertFalse(any("s3cret" in output for output in outputs))
+
+    def test_it_refuses_a_multi_line_secret_without_showing_it(self):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("API_KEY", "s3cret\nOTHER=smuggled")
+            with self.assertRaises(CommandError) as caught:
+                run(*GAME, "--secret-from-env", "API_KEY")
+        self.assertIn("API_KEY must hold one line", str(caught.exception))
+        self.assertNotIn("s3cret", str(caught.exception))
+        self.assertEqual(self.skill().secrets, {})
+
+    def test_an_update_that_changes_nothing_reports_unchanged(self):
+        self.assertEqual(run(*GAME, "--on-demand", "--no-verify", "--disabled", "--skill-id",
+                             ID_A, "--skill-id", ID_B, "--env", "A=1", "--env", "B=2"),
+                         "unchanged: skill game")
+        run(*GAME, "--no-on-demand", "--verify", "--enabled", "--clear-skill-ids")
+        self.assertEqual(run(*GAME, "--no-on-demand", "--verify", "--enabled",
+                             "--clear-skill-ids"), "unchanged: skill game")
+
+    def test_it_refuses_contradictory_flags_and_changes_nothing(self):
+        before = self.skill().updated
+        for flags, message in [
+            (["--enabled", "--disabled"], "--enabled and --disabled contradict"),
+            (["--on-demand", "--no-on-demand"], "--on-demand and --no-on-demand contradict"),
+            (["--verify", "--no-verify"], "--verify and --no-verify contradict"),
+            (["--env", "C=3", "--unset-env", "A"], "give one or the other"),
+            (["--secret-from-env", "API_KEY", "--unset-secret", "API_KEY"],
+             "both name API_KEY"),
+        ]:
+            with self.subTest(flags=flags), self.assertRaisesMessage(CommandError, message):
+                run(*GAME, "--name", "Renamed", *flags)
+        self.assertEqual((self.skill().name, self.skill().updated), ("game", before))
+
+    def test_it_refuses_to_unset_what_is_not_there(self):
+        with self.assertRaisesMessage(CommandError, "no environment entry NOPE to remove"):
+            run(*GAME, "--unset-env", "A", "--unset-env", "NOPE")
+        with self.assertRaisesMessage(CommandError, "no secret API_KEY to remove"):
+            run(*GAME, "--unset-secret", "API_KEY")
+        self.assertEqual(self.skill().environment, {"A": "1", "B": "2"})
+
+    def test_a_new_skill_with_an_unset_is_not_added(self):
+        with self.assertRaisesMessage(CommandError, "no environment entry A to remove"):
+            run("skill_add", "fresh", "--source", "memory_game", "--unset-env", "A")
+        self.assertFalse(Skill.objects.filter(slug="fresh").exists())
