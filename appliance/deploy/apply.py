@@ -47,9 +47,23 @@ def console_ca_parts() -> dict:
         from ..console.ca import ConsoleCA
     except ImportError:
         return {}
-    ca = ConsoleCA.load_or_create()
+    return ca_parts(ConsoleCA.load_or_create())
+
+
+def ca_parts(ca) -> dict:
     return {"console_ca_pem": ca.root_pem.decode("ascii"),
             "console_chain_pem": ca.chain_pem.decode("ascii")}
+
+
+def render_catalogue(paths, extras: dict, ca: dict) -> tuple[Catalogue, dict]:
+    """The catalogue as this host applies it, and its files by path; raises when it cannot.
+    ``apply --check`` renders through here too, so that it compares what an apply would install."""
+    cat = build_catalogue(paths, extras=extras, **ca)
+    flavour = extras.get("init_flavour", "systemd")
+    if cat.host.init_flavour != flavour:
+        raise ValueError(f"the catalogue says {cat.host.init_flavour} but this host "
+                         f"runs {flavour} (layout.json); change the host settings")
+    return cat, {f.path: revisions.file_record(f) for f in render_all(cat)}
 
 
 @contextlib.contextmanager
@@ -128,12 +142,7 @@ class Apply:
         previous = Revision.objects.filter(outcome=Revision.APPLIED).order_by("-number").first()
         number = (Revision.objects.aggregate(Max("number"))["number__max"] or 0) + 1
         try:
-            cat = build_catalogue(self.paths, extras=self.extras, **console_ca_parts())
-            flavour = self.extras.get("init_flavour", "systemd")
-            if cat.host.init_flavour != flavour:
-                raise ValueError(f"the catalogue says {cat.host.init_flavour} but this host "
-                                 f"runs {flavour} (layout.json); change the host settings")
-            files = {f.path: revisions.file_record(f) for f in render_all(cat)}
+            cat, files = render_catalogue(self.paths, self.extras, console_ca_parts())
         except Exception as exc:
             log.exception("rendering failed")
             self.revision = Revision.objects.create(

@@ -8,40 +8,23 @@ import pytest
 from appliance.catalogue.models import Revision, Skill
 from appliance.deploy import apply as apply_module
 from appliance.deploy.apply import apply_catalogue
-from appliance.render.layout import paths_under, write_layout
+
+from .fakes import FakeHelper, systemd_layout
 
 pytestmark = pytest.mark.unit
 
 
-class Calls(list):
-    """The helper commands asked for, and the health check's answer to give."""
-
-    def __init__(self):
-        super().__init__()
-        self.unhealthy: dict[str, str] = {}
-
-
 @pytest.fixture
 def helper_calls(db, settings, tmp_path, monkeypatch):
-    paths = paths_under(tmp_path)
-    write_layout(tmp_path / "layout.json", paths, init_flavour="systemd", admin_user="root",
-                 skill_user="root")
-    settings.APPLIANCE_LAYOUT = str(tmp_path / "layout.json")
-    settings.APPLIANCE_DATA_DIR = tmp_path / "data"
-    calls = Calls()
-
-    def fake_helper(*args, **kwargs):
-        calls.append(" ".join(args[:1] + args[2:] if args[0] == "install" else args))
-        return {"ok": True, "message": f"{args[0]} done", "state": "active", "entries": []}
-
-    monkeypatch.setattr(apply_module, "run_helper", fake_helper)
-    monkeypatch.setattr(apply_module.health, "wait_healthy", lambda *a, **k: dict(calls.unhealthy))
+    for name, value in systemd_layout(tmp_path).items():
+        setattr(settings, name, value)
+    calls = FakeHelper()
+    monkeypatch.setattr(apply_module, "run_helper", calls)
+    monkeypatch.setattr(apply_module.health, "wait_healthy", calls.wait_healthy)
     for slug, port, fields in (("always", 8101, {}), ("lazy", 8102, {"on_demand": True}),
                                ("off", 8103, {"enabled": False})):
         Skill.objects.create(slug=slug, name=slug, source="memory_game", port=port, **fields)
     return calls
-
-
 
 
 def test_first_apply_starts_enabled_skills_through_their_units_and_sockets(helper_calls):
