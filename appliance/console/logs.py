@@ -1,4 +1,5 @@
-"""Logs of a skill or of Caddy: a page, and the JSON it polls to refresh without a reload."""
+"""Logs of a skill or of Caddy: a page, and the JSON it polls to refresh without a reload; and
+the dashboard's "last request" of every skill."""
 
 from __future__ import annotations
 
@@ -73,3 +74,16 @@ def logs_data(request, name):
         # The dashboard's "last request" column: only the newest request line.
         data = {**data, "lines": [], "requests": data["requests"][:1]}
     return JsonResponse({**data, "unit": unit})
+
+
+@staff_member_required
+def last_requests(request):
+    """{slug: its newest request (time, type, intent, outcome, latency_ms) or null} for every
+    skill, from one helper call however many skills there are; 502 and an error in words when
+    the logs cannot be read (a slug may be "error": the status tells the two apart)."""
+    skills = list(Skill.objects.only("slug"))
+    try:
+        newest = services.last_requests([skill.unit_name for skill in skills])
+    except HelperError as exc:
+        return JsonResponse({"error": f"Could not read the logs: {exc}"}, status=502)
+    return JsonResponse({skill.slug: newest[skill.unit_name] for skill in skills})

@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 
 from django.core.cache import cache
 
 from ..catalogue.models import Revision
 from ..deploy.client import HelperError, layout_file, run_helper
+from ..deploy.policy import MAX_UNITS_ASKED
+from ..deploy.requestlog import parse_request
 
 log = logging.getLogger("appliance.console")
 
 STATES_TIMEOUT = 5.0  # seconds the helper may take for "status-all"
 STATES_TTL = 5  # seconds a status-all answer is reused (a failure too: no retry storm)
 LOG_TIMEOUT = 10.0
+LAST_REQUESTS_TIMEOUT = 20.0  # one journalctl over every skill's lines
 CADDY = "caddy"
 UNKNOWN = "unknown"
 STATES = frozenset({"running", "stopped", "failed", "idle", UNKNOWN})
 _KEY_PREFIX = "appliance:status-all:"
 
-# The runtime's request line: "request_id=… type=… intent=… outcome=… latency_ms=…".
-REQUEST_RE = re.compile(r"request_id=(?P<request_id>\S+) type=(?P<type>\S+) "
-                        r"intent=(?P<intent>\S+) outcome=(?P<outcome>\S+) "
-                        r"latency_ms=(?P<latency_ms>[0-9.]+)")
 LEVELS = ["debug", "info", "warning", "error"]
 
 
@@ -95,19 +93,6 @@ def service_action(action: str, unit: str) -> tuple[bool, str]:
     return True, f"{past} {unit}."
 
 
-def parse_request(message: str) -> dict | None:
-    """The runtime's request line as a dict, or None for any other line."""
-    match = REQUEST_RE.search(message or "")
-    if not match:
-        return None
-    row = match.groupdict()
-    row["latency_ms"] = float(row["latency_ms"])
-    for key in ("intent", "request_id"):
-        if row[key] in ("-", "None"):
-            row[key] = ""
-    return row
-
-
 def level_rank(level: str) -> int:
     level = (level or "info").lower()
     level = {"warn": "warning", "critical": "error", "fatal": "error"}.get(level, level)
@@ -129,6 +114,29 @@ def read_logs(unit: str, lines: int = 200) -> list[dict]:
                      "request": parse_request(message)})
     rows.reverse()
     return rows
+
+
+def last_requests(units: list[str]) -> dict[str, dict | None]:
+    """{unit: its newest request (time, type, intent, outcome, latency_ms) or None}, all from
+    one helper call (one per MAX_UNITS_ASKED units); HelperError when unreadable."""
+    found = {}
+    for start in range(0, len(units), MAX_UNITS_ASKED):
+        answer = run_helper("last-requests", *units[start:start + MAX_UNITS_ASKED],
+                            timeout=LAST_REQUESTS_TIMEOUT)
+        found.update(answer.get("units") or {})
+    return {unit: _last_request(found.get(unit)) for unit in units}
+
+
+def _last_request(row: object) -> dict | None:
+    if not isinstance(row, dict):
+        return None
+    try:
+        latency = float(row.get("latency_ms"))
+    except (TypeError, ValueError):
+        return None
+    return {"time": str(row.get("time") or ""), "type": str(row.get("type") or ""),
+            "intent": str(row.get("intent") or ""), "outcome": str(row.get("outcome") or ""),
+            "latency_ms": latency}
 
 
 def filter_logs(rows: list[dict], level: str = "", text: str = "") -> list[dict]:

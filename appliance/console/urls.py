@@ -12,6 +12,8 @@ urlpatterns = [
     path("skills/<slug:slug>/model/", editors.model_editor, name="model"),
     path("skills/<slug:slug>/package/", editors.package_import, name="package_import"),
     path("skills/<slug:slug>/skill-package.zip", editors.package_export, name="package_export"),
+    # Not a slug (the dot), so never a skill's logs.
+    path("logs/last-requests.json", logs.last_requests, name="last_requests"),
     path("logs/<slug:name>/", logs.logs_page, name="logs"),
     path("logs/<slug:name>/data", logs.logs_data, name="logs_data"),
     path("console/", testconsole.console_index, name="test_console_index"),

@@ -26,7 +26,6 @@ SLUG, PK = "__slug__", "999999999"
 def _row_links() -> dict[str, str]:
     return {
         "change": reverse("admin:catalogue_skill_change", args=[PK]),
-        "logs_data": reverse("console:logs_data", args=[SLUG]),
         "templates": reverse("console:templates", args=[SLUG]),
         "model": reverse("console:model", args=[SLUG]),
         "logs": reverse("console:logs", args=[SLUG]),

@@ -7,6 +7,7 @@
     appliance-helper daemon-reload
     appliance-helper reload-caddy
     appliance-helper logs NAME [--lines N]
+    appliance-helper last-requests [NAME...]
 
 It trusts nothing from its caller: only argv is read, every argument is checked against an
 allow-list, and the host's layout comes from root's ``/etc/appliance/layout.json``. The answer is
@@ -21,7 +22,7 @@ import os
 import sys
 
 from ..render.layout import DEFAULT_LAYOUT, LayoutError, load_layout
-from . import install, policy
+from . import install, policy, requestlog
 from .install import Failure
 from .policy import Refused
 from .services import Services
@@ -30,7 +31,7 @@ log = logging.getLogger("appliance.helper")
 
 USAGE = ("usage: appliance-helper install STAGING_DIR | restore REVISION | "
          "service ACTION NAME | status-all | daemon-reload | reload-caddy | "
-         "logs NAME [--lines N]")
+         "logs NAME [--lines N] | last-requests [NAME...]")
 DEFAULT_LOG_LINES = 200
 
 
@@ -52,7 +53,7 @@ def dispatch(argv: list[str]) -> dict:
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
     known = ("install", "restore", "service", "status-all", "daemon-reload", "reload-caddy",
-             "logs")
+             "logs", "last-requests")
     if command not in known:
         raise Refused(f"unknown command {command!r}; {USAGE}")
     # Check the arguments' shape before reading anything from disk.
@@ -66,6 +67,8 @@ def dispatch(argv: list[str]) -> dict:
         action, name = policy.action(args[0]), policy.service_name(args[1])
     elif command in ("status-all", "daemon-reload", "reload-caddy"):
         _arity(args, 0)
+    elif command == "last-requests":
+        units = policy.skill_units(args)  # none: every skill the host has
     else:
         _arity(args, 1, 3)
         name = policy.service_name(args[0], logs=True)
@@ -92,6 +95,9 @@ def dispatch(argv: list[str]) -> dict:
         return services.daemon_reload()
     if command == "reload-caddy":
         return services.reload_caddy()
+    if command == "last-requests":
+        units = units or requestlog.installed_units(paths, services.flavour)
+        return requestlog.last_requests(paths, services.flavour, units)
     return services.logs(name, lines)
 
 

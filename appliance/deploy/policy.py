@@ -24,6 +24,7 @@ CHECKS = frozenset({"", "sh"})
 ACTIONS = frozenset({"start", "stop", "restart", "reload", "enable", "disable", "status"})
 FIXED_SERVICES = frozenset({"caddy", "appliance-admin", "appliance-duckdns.timer"})
 MAX_LOG_LINES = 2000
+MAX_UNITS_ASKED = 1000  # last-requests: skills per call
 MANIFEST_KEYS = frozenset({"path", "mode", "owner", "group", "sha256", "check"})
 
 
@@ -60,6 +61,16 @@ def service_name(value: str, *, logs: bool = False) -> str:
     if logs and value == "appliance-duckdns":
         return value
     raise Refused(f"not a service the helper manages: {value!r}")
+
+
+def skill_units(values: list[str]) -> list[str]:
+    """Skills' service names (``alexa-skill-<slug>``, no suffix), each once."""
+    if len(values) > MAX_UNITS_ASKED:
+        raise Refused(f"at most {MAX_UNITS_ASKED} services at a time, not {len(values)}")
+    for value in values:
+        if not skill_of_unit(value):
+            raise Refused(f"not a skill's service: {value!r}")
+    return list(dict.fromkeys(values))
 
 
 def action(value: str) -> str:

@@ -108,8 +108,9 @@ class FakeHelper:
 
     ``states`` maps a unit to its state: systemd's words (active, inactive, failed) or the
     helper's own (running, stopped, failed, idle), as ``status-all`` and ``service status``
-    answer; ``logs`` maps a unit to its entries (oldest first); a unit in ``broken`` makes the
-    helper fail, as a refused or crashed call does ("*": every call, status-all too).
+    answer; ``logs`` maps a unit to its entries (oldest first), ``last-requests`` answering
+    from their request lines; a unit in ``broken`` makes the helper fail, as a refused or
+    crashed call does ("*": every call, status-all too).
     """
 
     WORDS = {"active": "running", "inactive": "stopped", "failed": "failed"}
@@ -130,6 +131,8 @@ class FakeHelper:
                 raise HelperError("systemctl show failed (exit 1): bus down", {"ok": False}, 1)
             units = {unit: self.WORDS.get(state, state) for unit, state in self.states.items()}
             return {"ok": True, "units": units, "message": f"states of {len(units)} services"}
+        if command == "last-requests":
+            return self.last_requests(rest)
         unit = rest[-1] if command == "service" else rest[0]
         if unit in self.broken or "*" in self.broken:
             raise HelperError(f"journalctl failed for {unit}: permission denied",
@@ -142,6 +145,19 @@ class FakeHelper:
         if command == "logs":
             return {"ok": True, "name": unit, "entries": list(self.logs.get(unit, []))}
         raise AssertionError(f"unexpected helper call {args}")
+
+    def last_requests(self, units) -> dict:
+        from appliance.deploy.client import HelperError
+        from appliance.deploy.requestlog import parse_request
+
+        if self.broken & {"*", "last-requests", *units}:
+            raise HelperError("journalctl failed: permission denied", {"ok": False}, 1)
+        newest = {}
+        for unit in units:
+            rows = [dict(request, time=entry["time"]) for entry in self.logs.get(unit, [])
+                    if (request := parse_request(entry["message"]))]
+            newest[unit] = rows[-1] if rows else None
+        return {"ok": True, "units": newest}
 
     def count(self, *prefix) -> int:
         return sum(1 for call in self.calls if call[:len(prefix)] == prefix)

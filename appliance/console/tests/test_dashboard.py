@@ -39,7 +39,8 @@ class DashboardTestCase(BaseTestCase):
         self.assertContains(r, '<span class="state state-failed">failed</span>')
         self.assertContains(r, "8102")
         self.assertContains(r, 'href="https://memory-game.localhost/"')
-        self.assertContains(r, "/logs/memory-game/data?last=1")
+        self.assertContains(r, 'data-last-requests="/logs/last-requests.json"')
+        self.assertContains(r, '<td class="last-request" data-slug="memory-game">')
 
     def test_it_asks_the_helper_once_for_every_state(self):
         self.get()
