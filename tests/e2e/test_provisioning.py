@@ -186,6 +186,23 @@ def test_the_memory_game_answers_a_signed_launch_and_a_whole_game(provisioned, f
     assert speeches[-1] == "Good job!"
 
 
+def test_the_dashboards_last_requests_come_from_the_journal_in_one_helper_call(provisioned,
+                                                                              front):
+    play_memory_game(provisioned, SKILL_FQDN)
+
+    def newest() -> dict | None:
+        # As the admin calls it: its user, through sudo; every installed skill when none named.
+        answer = provisioned.run(["runuser", "-u", "appliance", "--", "sudo",
+                                  "/usr/local/sbin/appliance-helper", "last-requests"]).stdout
+        return json.loads(answer)["units"]["alexa-skill-memory-game"]
+
+    # journald stores a line a moment after the skill wrote it.
+    assert wait_until(lambda: (newest() or {}).get("intent") == "AnswerIntent", 10) is not None
+    row = newest()
+    assert (row["type"], row["intent"], row["outcome"]) == ("IntentRequest", "AnswerIntent", "ok")
+    assert row["time"]
+
+
 def test_an_unsigned_request_gets_400(provisioned, front):
     alexa = alexa_client(provisioned, SKILL_FQDN)
     body = json.dumps(builders.envelope(builders.launch_request())).encode()
