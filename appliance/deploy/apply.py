@@ -27,7 +27,7 @@ from django.utils import timezone
 from ..catalogue.models import Revision
 from ..catalogue.snapshot import build_catalogue
 from ..render import Catalogue, render_all
-from . import health, revisions
+from . import batch, health, revisions
 from .client import HelperError, layout, run_helper
 
 log = logging.getLogger("appliance.deploy")
@@ -206,19 +206,11 @@ class Apply:
                  or old_sources.get(s.slug) != self.sources.get(s.slug)]
         stop = sorted(was_enabled - {s.slug for s in cat.enabled_skills})
 
-        for slug in stop:
-            self.touched.add(slug)
-            units = [f"alexa-skill-{slug}"]
-            if f"{self.paths.systemd_dir}/alexa-skill-{slug}.socket" in files:
-                units.insert(0, f"alexa-skill-{slug}.socket")  # else it would start it again
-            for unit in units:
-                run_helper("service", "stop", unit)
-                run_helper("service", "disable", unit)
-            self.messages.append(f"stopped {slug} (disabled or removed)")
+        if stop:
+            self._stop_skills(stop, files)
         self.touched.update(s.slug for s in start)
         if start:
-            with ThreadPoolExecutor(max_workers=min(8, len(start))) as pool:
-                failures = [f for f in pool.map(self._start_skill, start) if f]
+            failures = self._start_skills(start)
             if failures:
                 raise StepFailed("; ".join(failures))
         self._duckdns_timer(changed)
@@ -246,20 +238,56 @@ class Apply:
             if restarted:
                 self.messages.append(f"restarted {restarted}")
 
-    def _start_skill(self, skill) -> str | None:
-        """Enable and (re)start one skill; None, or why it did not start."""
-        unit = f"alexa-skill-{skill.slug}"
+    def _services(self, action: str, units: list[str]) -> dict[str, str]:
+        """``action`` on every unit in one helper call; {unit: why it failed}, empty when all
+        was done. A call that failed as a whole (refused, no answer) failed for every unit."""
+        if not units:
+            return {}
         try:
-            if skill.on_demand and self.systemd:
-                # The next request starts the new code; the socket stays open meanwhile.
-                run_helper("service", "stop", unit)
-                unit += ".socket"
-            run_helper("service", "enable", unit)
-            run_helper("service", "restart", unit)
+            run_helper("services", action, *units, timeout=batch.call_timeout(len(units)))
         except HelperError as exc:
-            ending = self._log_ending(skill.slug)
-            return f"{skill.slug} did not start: {exc}{ending}"
-        return None
+            answers = exc.result.get("units")
+            if not isinstance(answers, dict):
+                return dict.fromkeys(units, str(exc))
+            return {unit: answers.get(unit, {}).get("message") or str(exc) for unit in units
+                    if not answers.get(unit, {}).get("ok")}
+        return {}
+
+    def _stop_skills(self, slugs: list[str], files: dict) -> None:
+        """Stop and disable the skills that were disabled or removed, or say which could not."""
+        self.touched.update(slugs)
+        units: dict[str, str] = {}  # unit → its skill
+        for slug in slugs:
+            if f"{self.paths.systemd_dir}/alexa-skill-{slug}.socket" in files:
+                units[f"alexa-skill-{slug}.socket"] = slug  # else it would start it again
+            units[f"alexa-skill-{slug}"] = slug
+        for action in ("stop", "disable"):
+            failed = self._services(action, list(units))
+            if failed:
+                raise StepFailed("; ".join(f"{units[unit]} did not {action}: {why}"
+                                           for unit, why in failed.items()))
+        self.messages.extend(f"stopped {slug} (disabled or removed)" for slug in slugs)
+
+    def _start_skills(self, skills: list) -> list[str]:
+        """Enable and (re)start the skills, one helper call per step for them all; why each
+        that did not start failed (none: all started)."""
+        why: dict[str, str] = {}  # skill → its first failure
+        lazy = [s.slug for s in skills if s.on_demand and self.systemd]
+        # The next request starts the new code; the socket stays open meanwhile.
+        for unit, message in self._services("stop", [f"alexa-skill-{s}" for s in lazy]).items():
+            why[unit.removeprefix("alexa-skill-")] = message
+        units = {f"alexa-skill-{s.slug}{'.socket' if s.slug in lazy else ''}": s.slug
+                 for s in skills}
+        for action in ("enable", "restart"):
+            failed = self._services(action, [u for u, slug in units.items() if slug not in why])
+            why.update({units[unit]: message for unit, message in failed.items()})
+        failed_skills = [s.slug for s in skills if s.slug in why]
+        if not failed_skills:
+            return []
+        with ThreadPoolExecutor(max_workers=min(8, len(failed_skills))) as pool:
+            endings = pool.map(self._log_ending, failed_skills)
+        return [f"{slug} did not start: {why[slug]}{ending}"
+                for slug, ending in zip(failed_skills, endings, strict=True)]
 
     def _log_ending(self, slug: str) -> str:
         name = slug if slug == "caddy" else f"alexa-skill-{slug}"
@@ -300,13 +328,15 @@ class Apply:
             except HelperError as exc:
                 self.messages.append(f"rollback step {what} failed: {exc}")
         was_enabled = revisions.enabled_slugs(previous.catalogue) if previous else set()
-        for slug in sorted(self.touched & was_enabled):
-            try:
-                run_helper("service", "enable", f"alexa-skill-{slug}")
-                run_helper("service", "restart", f"alexa-skill-{slug}")
+        units = [f"alexa-skill-{slug}" for slug in sorted(self.touched & was_enabled)]
+        failed = self._services("enable", units)
+        failed.update(self._services("restart", [unit for unit in units if unit not in failed]))
+        for unit in units:
+            slug = unit.removeprefix("alexa-skill-")
+            if unit in failed:
+                self.messages.append(f"could not restart {slug}: {failed[unit]}")
+            else:
                 self.messages.append(f"restarted {slug} with its previous configuration")
-            except HelperError as exc:
-                self.messages.append(f"could not restart {slug}: {exc}")
         try:
             run_helper("reload-caddy")
         except HelperError as exc:

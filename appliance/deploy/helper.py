@@ -3,6 +3,7 @@
     appliance-helper install STAGING_DIR
     appliance-helper restore REVISION
     appliance-helper service ACTION NAME
+    appliance-helper services ACTION NAME [NAME...]
     appliance-helper status-all
     appliance-helper daemon-reload
     appliance-helper reload-caddy
@@ -22,7 +23,7 @@ import os
 import sys
 
 from ..render.layout import DEFAULT_LAYOUT, LayoutError, load_layout
-from . import install, policy, requestlog
+from . import batch, install, policy, requestlog
 from .install import Failure
 from .policy import Refused
 from .services import Services
@@ -30,8 +31,8 @@ from .services import Services
 log = logging.getLogger("appliance.helper")
 
 USAGE = ("usage: appliance-helper install STAGING_DIR | restore REVISION | "
-         "service ACTION NAME | status-all | daemon-reload | reload-caddy | "
-         "logs NAME [--lines N] | last-requests [NAME...]")
+         "service ACTION NAME | services ACTION NAME [NAME...] | status-all | daemon-reload | "
+         "reload-caddy | logs NAME [--lines N] | last-requests [NAME...]")
 DEFAULT_LOG_LINES = 200
 
 
@@ -52,8 +53,8 @@ def dispatch(argv: list[str]) -> dict:
     if not argv:
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
-    known = ("install", "restore", "service", "status-all", "daemon-reload", "reload-caddy",
-             "logs", "last-requests")
+    known = ("install", "restore", "service", "services", "status-all", "daemon-reload",
+             "reload-caddy", "logs", "last-requests")
     if command not in known:
         raise Refused(f"unknown command {command!r}; {USAGE}")
     # Check the arguments' shape before reading anything from disk.
@@ -65,6 +66,10 @@ def dispatch(argv: list[str]) -> dict:
     elif command == "service":
         _arity(args, 2)
         action, name = policy.action(args[0]), policy.service_name(args[1])
+    elif command == "services":
+        if len(args) < 2:
+            raise Refused(f"wrong number of arguments; {USAGE}")
+        action, names = policy.batch_action(args[0]), policy.service_names(args[1:])
     elif command in ("status-all", "daemon-reload", "reload-caddy"):
         _arity(args, 0)
     elif command == "last-requests":
@@ -89,6 +94,8 @@ def dispatch(argv: list[str]) -> dict:
         return install.restore(revision, paths, services.retire)
     if command == "service":
         return {**services.service(action, name), "name": name, "action": action}
+    if command == "services":
+        return batch.run(services, action, names)
     if command == "status-all":
         return services.status_all()
     if command == "daemon-reload":

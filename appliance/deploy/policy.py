@@ -22,9 +22,10 @@ ACCOUNT = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 MODES = frozenset({0o644, 0o640, 0o600, 0o755, 0o440})
 CHECKS = frozenset({"", "sh"})
 ACTIONS = frozenset({"start", "stop", "restart", "reload", "enable", "disable", "status"})
+BATCH_ACTIONS = ACTIONS - {"status"}  # states of many: status-all
 FIXED_SERVICES = frozenset({"caddy", "appliance-admin", "appliance-duckdns.timer"})
 MAX_LOG_LINES = 2000
-MAX_UNITS_ASKED = 1000  # last-requests: skills per call
+MAX_UNITS_ASKED = 1000  # last-requests, services: names per call
 MANIFEST_KEYS = frozenset({"path", "mode", "owner", "group", "sha256", "check"})
 
 
@@ -63,6 +64,16 @@ def service_name(value: str, *, logs: bool = False) -> str:
     raise Refused(f"not a service the helper manages: {value!r}")
 
 
+def service_names(values: list[str]) -> list[str]:
+    """Several services for one action, each once; one name outside the allow-list refuses
+    them all (nothing of the batch is done)."""
+    if not values:
+        raise Refused("name at least one service")
+    if len(values) > MAX_UNITS_ASKED:
+        raise Refused(f"at most {MAX_UNITS_ASKED} services at a time, not {len(values)}")
+    return list(dict.fromkeys(service_name(value) for value in values))
+
+
 def skill_units(values: list[str]) -> list[str]:
     """Skills' service names (``alexa-skill-<slug>``, no suffix), each once."""
     if len(values) > MAX_UNITS_ASKED:
@@ -76,6 +87,13 @@ def skill_units(values: list[str]) -> list[str]:
 def action(value: str) -> str:
     if value not in ACTIONS:
         raise Refused(f"unknown action {value!r} (one of {', '.join(sorted(ACTIONS))})")
+    return value
+
+
+def batch_action(value: str) -> str:
+    if value not in BATCH_ACTIONS:
+        raise Refused(f"unknown action {value!r} for several services "
+                      f"(one of {', '.join(sorted(BATCH_ACTIONS))})")
     return value
 
 

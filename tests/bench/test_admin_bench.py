@@ -425,12 +425,14 @@ def test_admin_pages_with_100_skills(test_host, client, monkeypatch):  # noqa: F
         Skill(slug=f"skill-{number:03d}", name=f"Skill {number:03d}", source="memory_game",
               application_ids=APPLICATION_ID, port=port)
         for number, port in enumerate(sorted(ports)))
+    calls = count_helper_calls(monkeypatch, apply_module)
     started = time.perf_counter()
     revision = applied(test_host, f"{SKILLS} skills")
     apply_s = time.perf_counter() - started
-    print(f"\napply of {SKILLS} new skills: {apply_s:.1f} s ({revision.timings})", end="")
+    print(f"\napply of {SKILLS} new skills: {apply_s:.1f} s ({revision.timings}), "
+          f"{len(calls)} helper calls ({', '.join(calls)})", end="")
     keep(Figure(f"apply: {SKILLS} new skills at once", apply_s, "s",
-                details={"timings_s": revision.timings}))
+                details={"timings_s": revision.timings, "helper_calls": calls}))
     client.force_login(User.objects.create_superuser("bench", "bench@example.org", "password"))
     with WsgiClient(client.cookies[settings.SESSION_COOKIE_NAME].value) as wsgi:
         pages_with_100_skills(wsgi, monkeypatch)

@@ -116,7 +116,7 @@ class ApplyCommandTestCase(BaseTestCase):
         self.assertTrue(out.startswith("revision 2 applied"), out)
         second = Revision.objects.get(number=2)
         self.assertEqual((second.outcome, second.reason), (Revision.APPLIED, "threads"))
-        self.assertIn("service restart alexa-skill-always", self.helper)
+        self.assertIn("services restart alexa-skill-always", self.helper)
 
     def test_check_and_if_pending_do_not_go_together(self):
         with self.assertRaisesMessage(CommandError, "not allowed with argument"):

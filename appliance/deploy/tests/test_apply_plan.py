@@ -1,5 +1,6 @@
 """What an apply asks the helper to do on a systemd host (no systemd here: the helper is faked):
-only changed skills restart, on-demand skills go through their socket, rollback on failure."""
+only changed skills restart, on-demand skills go through their socket, one helper call per step
+for all skills, rollback on failure."""
 
 from __future__ import annotations
 
@@ -30,12 +31,10 @@ def helper_calls(db, settings, tmp_path, monkeypatch):
 def test_first_apply_starts_enabled_skills_through_their_units_and_sockets(helper_calls):
     revision = apply_catalogue()
     assert revision.outcome == Revision.APPLIED, revision.messages
-    assert helper_calls[:2] == ["install", "daemon-reload"]
-    assert helper_calls[-1] == "reload-caddy"
-    middle = set(helper_calls[2:-1])
-    assert middle == {"service enable alexa-skill-always", "service restart alexa-skill-always",
-                      "service stop alexa-skill-lazy", "service enable alexa-skill-lazy.socket",
-                      "service restart alexa-skill-lazy.socket"}
+    assert helper_calls == [
+        "install", "daemon-reload", "services stop alexa-skill-lazy",
+        "services enable alexa-skill-always alexa-skill-lazy.socket",
+        "services restart alexa-skill-always alexa-skill-lazy.socket", "reload-caddy"]
     assert not any("alexa-skill-off" in call for call in helper_calls)
 
 
@@ -48,9 +47,8 @@ def test_an_unchanged_apply_restarts_nothing_and_disabling_stops_one(helper_call
     Skill.objects.filter(slug="lazy").update(enabled=False)
     revision = apply_catalogue()
     assert helper_calls == ["install", "daemon-reload",
-                            "service stop alexa-skill-lazy.socket",
-                            "service disable alexa-skill-lazy.socket",
-                            "service stop alexa-skill-lazy", "service disable alexa-skill-lazy",
+                            "services stop alexa-skill-lazy.socket alexa-skill-lazy",
+                            "services disable alexa-skill-lazy.socket alexa-skill-lazy",
                             "reload-caddy"]
     assert "stopped lazy (disabled or removed)" in revision.messages
 
@@ -64,10 +62,108 @@ def test_a_changed_skill_alone_restarts_and_a_failed_check_rolls_back(helper_cal
     assert revision.outcome == Revision.FAILED
     assert revision.messages.startswith("always did not answer through Caddy within 10 s")
     assert helper_calls == [
-        "install", "daemon-reload", "service enable alexa-skill-always",
-        "service restart alexa-skill-always", "reload-caddy",
-        f"restore {revision.number}", "daemon-reload", "service enable alexa-skill-always",
-        "service restart alexa-skill-always", "reload-caddy"]
+        "install", "daemon-reload", "services enable alexa-skill-always",
+        "services restart alexa-skill-always", "reload-caddy",
+        f"restore {revision.number}", "daemon-reload", "services enable alexa-skill-always",
+        "services restart alexa-skill-always", "reload-caddy"]
     first.refresh_from_db()
     assert first.outcome == Revision.APPLIED
     assert "--threads 2" in revision.diff
+
+
+def many_skills(count: int) -> list[str]:
+    Skill.objects.bulk_create(Skill(slug=f"s{n:03d}", name=f"s{n:03d}", source="memory_game",
+                                    port=9000 + n) for n in range(count))
+    return [f"s{n:03d}" for n in range(count)]
+
+
+def test_a_hundred_skills_take_as_many_helper_calls_as_one(helper_calls):
+    slugs = many_skills(100)
+    assert apply_catalogue().outcome == Revision.APPLIED
+    steps = [call.split()[:2] for call in helper_calls]
+    assert steps == [["install"], ["daemon-reload"], ["services", "stop"],
+                     ["services", "enable"], ["services", "restart"], ["reload-caddy"]]
+    assert helper_calls[4].split()[2:] == sorted(
+        [f"alexa-skill-{slug}" for slug in ("always", *slugs)] + ["alexa-skill-lazy.socket"])
+
+    helper_calls.clear()
+    Skill.objects.filter(slug__in=slugs[:50]).update(enabled=False)
+    Skill.objects.filter(slug__in=slugs[50:]).update(threads=2)
+    assert apply_catalogue().outcome == Revision.APPLIED
+    assert [call.split()[:2] for call in helper_calls] == [
+        ["install"], ["daemon-reload"], ["services", "stop"], ["services", "disable"],
+        ["services", "enable"], ["services", "restart"], ["reload-caddy"]]
+    assert len(helper_calls[2].split()) == 2 + 50
+    assert helper_calls[5] == "services restart " + " ".join(
+        f"alexa-skill-{slug}" for slug in slugs[50:])
+
+
+def test_one_skill_failing_in_a_batch_is_named_and_the_others_rolled_back(helper_calls):
+    many_skills(20)
+    assert apply_catalogue().outcome == Revision.APPLIED
+    helper_calls.clear()
+    Skill.objects.exclude(slug="off").update(threads=2)
+    Skill.objects.create(slug="fresh", name="fresh", source="memory_game", port=8104)
+    helper_calls.failing["restart alexa-skill-fresh"] = (
+        "restart alexa-skill-fresh failed (exit 1): alexa-skill-fresh failed to start")
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.FAILED
+    assert revision.messages.startswith(
+        "fresh did not start: restart alexa-skill-fresh failed (exit 1): alexa-skill-fresh "
+        "failed to start\n")
+    assert "logs alexa-skill-fresh --lines 5" in helper_calls
+    # Every skill this apply restarted, and had been running before, is restarted as it was.
+    running = " ".join(sorted(f"alexa-skill-{slug}" for slug in Skill.objects.filter(
+        enabled=True).exclude(slug="fresh").values_list("slug", flat=True)))
+    assert helper_calls[-5:] == [f"restore {revision.number}", "daemon-reload",
+                                 f"services enable {running}", f"services restart {running}",
+                                 "reload-caddy"]
+    assert "restarted s019 with its previous configuration" in revision.messages
+    assert [call.split()[:2] for call in helper_calls[:6]] == [
+        ["install"], ["daemon-reload"], ["services", "stop"], ["services", "enable"],
+        ["services", "restart"], ["logs", "alexa-skill-fresh"]]
+    assert len(helper_calls) == 11
+
+
+def test_a_skill_that_will_not_stop_fails_the_apply_and_is_started_again(helper_calls):
+    apply_catalogue()
+    helper_calls.clear()
+    Skill.objects.filter(slug__in=["always", "lazy"]).update(enabled=False)
+    helper_calls.failing["stop alexa-skill-always"] = "stop alexa-skill-always failed (exit 1): x"
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.FAILED
+    assert revision.messages.startswith(
+        "always did not stop: stop alexa-skill-always failed (exit 1): x\n")
+    assert helper_calls[2] == ("services stop alexa-skill-always alexa-skill-lazy.socket "
+                               "alexa-skill-lazy")
+    assert not any(call.startswith("services disable") for call in helper_calls)
+    assert helper_calls[-3:] == ["services enable alexa-skill-always alexa-skill-lazy",
+                                 "services restart alexa-skill-always alexa-skill-lazy",
+                                 "reload-caddy"]
+
+
+def test_a_skill_the_rollback_cannot_restart_is_said(helper_calls):
+    apply_catalogue()
+    helper_calls.clear()
+    Skill.objects.filter(slug__in=["always", "lazy"]).update(threads=2)
+    helper_calls.failing["restart alexa-skill-always"] = "restart alexa-skill-always failed: y"
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.FAILED
+    assert revision.messages.startswith("always did not start: restart alexa-skill-always "
+                                        "failed: y\n")
+    assert "could not restart always: restart alexa-skill-always failed: y" in revision.messages
+    assert "restarted lazy with its previous configuration" in revision.messages
+
+
+def test_a_batch_the_helper_refuses_fails_every_skill_in_it(helper_calls, monkeypatch):
+    def refusing(*args, **kwargs):
+        if args[0] == "services" and args[1] == "enable":
+            raise apply_module.HelperError("not a service the helper manages: 'x'", {}, 2)
+        return helper_calls(*args, **kwargs)
+
+    monkeypatch.setattr(apply_module, "run_helper", refusing)
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.FAILED
+    assert revision.messages.startswith(
+        "always did not start: not a service the helper manages: 'x'; "
+        "lazy did not start: not a service the helper manages: 'x'\n")

@@ -103,6 +103,22 @@ def test_refused_services(name):
         policy.service_name(name)
 
 
+def test_several_services_are_checked_each_and_refused_all_for_one():
+    assert policy.service_names(["caddy", "alexa-skill-a.socket", "caddy"]) == [
+        "caddy", "alexa-skill-a.socket"]
+    for bad in (["alexa-skill-a", "sshd"], ["alexa-skill-a.service"], [],
+                ["caddy"] * (policy.MAX_UNITS_ASKED + 1)):
+        with pytest.raises(Refused):
+            policy.service_names(bad)
+
+
+def test_several_services_take_every_action_but_status():
+    assert policy.batch_action("restart") == "restart"
+    for bad in ("status", "kill", ""):
+        with pytest.raises(Refused, match="unknown action"):
+            policy.batch_action(bad)
+
+
 def test_logs_may_name_the_duckdns_service():
     assert policy.service_name("appliance-duckdns", logs=True) == "appliance-duckdns"
 
