@@ -206,8 +206,13 @@ class Apply:
                  or old_sources.get(s.slug) != self.sources.get(s.slug)]
         stop = sorted(was_enabled - {s.slug for s in cat.enabled_skills})
 
-        if stop:
-            self._stop_skills(stop, files)
+        # A removed skill's unit went with its files: the install retired it (disable --now),
+        # and systemd no longer knows the name. A rollback still brings it back.
+        removed = [slug for slug in stop if slug not in {s.slug for s in cat.skills}]
+        self.touched.update(removed)
+        self.messages.extend(f"stopped {slug} (removed)" for slug in removed)
+        if len(stop) > len(removed):
+            self._stop_skills([slug for slug in stop if slug not in removed], files)
         self.touched.update(s.slug for s in start)
         if start:
             failures = self._start_skills(start)
@@ -254,7 +259,7 @@ class Apply:
         return {}
 
     def _stop_skills(self, slugs: list[str], files: dict) -> None:
-        """Stop and disable the skills that were disabled or removed, or say which could not."""
+        """Stop and disable the skills that were disabled, or say which could not."""
         self.touched.update(slugs)
         units: dict[str, str] = {}  # unit → its skill
         for slug in slugs:
@@ -266,7 +271,7 @@ class Apply:
             if failed:
                 raise StepFailed("; ".join(f"{units[unit]} did not {action}: {why}"
                                            for unit, why in failed.items()))
-        self.messages.extend(f"stopped {slug} (disabled or removed)" for slug in slugs)
+        self.messages.extend(f"stopped {slug} (disabled)" for slug in slugs)
 
     def _start_skills(self, skills: list) -> list[str]:
         """Enable and (re)start the skills, one helper call per step for them all; why each

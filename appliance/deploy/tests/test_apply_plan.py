@@ -50,7 +50,7 @@ def test_an_unchanged_apply_restarts_nothing_and_disabling_stops_one(helper_call
                             "services stop alexa-skill-lazy.socket alexa-skill-lazy",
                             "services disable alexa-skill-lazy.socket alexa-skill-lazy",
                             "reload-caddy"]
-    assert "stopped lazy (disabled or removed)" in revision.messages
+    assert "stopped lazy (disabled)" in revision.messages
 
 
 def test_a_changed_skill_alone_restarts_and_a_failed_check_rolls_back(helper_calls):
@@ -167,3 +167,24 @@ def test_a_batch_the_helper_refuses_fails_every_skill_in_it(helper_calls, monkey
     assert revision.messages.startswith(
         "always did not start: not a service the helper manages: 'x'; "
         "lazy did not start: not a service the helper manages: 'x'\n")
+
+
+def test_a_removed_skill_is_left_to_the_install_and_a_rollback_brings_it_back(helper_calls):
+    apply_catalogue()
+    helper_calls.clear()
+    Skill.objects.filter(slug="lazy").delete()
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.APPLIED, revision.messages
+    # Its unit went with its files: the install stopped and disabled it, and systemd no longer
+    # knows the name, so a stop or disable of it would fail the apply.
+    assert helper_calls == ["install", "daemon-reload", "reload-caddy"]
+    assert "stopped lazy (removed)" in revision.messages
+
+    Skill.objects.filter(slug="always").delete()
+    helper_calls.clear()
+    Skill.objects.create(slug="new", name="new", source="memory_game", port=8104)
+    helper_calls.unhealthy["new"] = "new did not answer through Caddy within 10 s: x"
+    failed = apply_catalogue()
+    assert failed.outcome == Revision.FAILED
+    restarts = [call for call in helper_calls if call.startswith("services restart")]
+    assert "alexa-skill-always" in restarts[-1], helper_calls  # the rollback started it again
