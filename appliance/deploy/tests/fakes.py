@@ -1,13 +1,32 @@
 """A systemd host for apply tests, without systemd: its layout under a temporary root, a helper
 that records what it is asked and says yes (or no, to the service actions it is told to fail),
-a health check that answers as it is told."""
+a health check that answers as it is told; and the helper's own command line, run as root."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from appliance.deploy import helper
 from appliance.deploy.client import HelperError
 from appliance.render.layout import paths_under, write_layout
+
+
+def helper_layout(path: Path, paths, monkeypatch, flavour: str = "sysv") -> Path:
+    """Point the helper at a host laid out as ``paths``, called by root itself (no sudo)."""
+    write_layout(path, paths, init_flavour=flavour)
+    monkeypatch.setenv("APPLIANCE_LAYOUT", str(path))
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.delenv("SUDO_UID", raising=False)
+    return path
+
+
+def call_helper(capsys, *argv) -> tuple[int, dict]:
+    """The helper's command line: its exit code and its one JSON line, never a traceback."""
+    code = helper.main(list(argv))
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Traceback" not in out
+    return code, json.loads(out)
 
 
 class FakeHelper(list):

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from appliance.deploy import helper, revisions
-from appliance.render.layout import paths_under, write_layout
+from appliance.render.layout import paths_under
+
+from .fakes import call_helper as run
+from .fakes import helper_layout
 
 pytestmark = pytest.mark.unit
 
@@ -18,11 +21,7 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     paths = paths_under(tmp_path / "root")
-    layout = tmp_path / "layout.json"
-    write_layout(layout, paths, init_flavour="sysv")
-    monkeypatch.setenv("APPLIANCE_LAYOUT", str(layout))
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.delenv("SUDO_UID", raising=False)
+    helper_layout(tmp_path / "layout.json", paths, monkeypatch)
     return paths
 
 
@@ -34,13 +33,6 @@ def record(content: str, mode: int = 0o644, secret: bool = False, check: str = "
 def stage(paths, number=1, files=None) -> str:
     files = files or {f"{paths.initd_dir}/caddy": record("#!/bin/sh\n", 0o755, check="sh")}
     return revisions.write_staging(paths.data_dir, number, files)
-
-
-def run(capsys, *argv) -> tuple[int, dict]:
-    code = helper.main(list(argv))
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "Traceback" not in out
-    return code, json.loads(out)
 
 
 def refused(capsys, *argv) -> str:

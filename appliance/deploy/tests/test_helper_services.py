@@ -5,13 +5,13 @@ each service fared, so the apply can name the one that failed."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from appliance.deploy import batch, helper, policy
+from appliance.deploy import batch, policy
 from appliance.deploy import services as services_module
 from appliance.render.layout import paths_under, write_layout
+
+from .fakes import call_helper as run
 
 pytestmark = pytest.mark.unit
 
@@ -54,13 +54,6 @@ def host(tmp_path, monkeypatch):
     monkeypatch.delenv("SUDO_USER", raising=False)
     monkeypatch.delenv("SUDO_UID", raising=False)
     return host
-
-
-def run(capsys, *argv) -> tuple[int, dict]:
-    code = helper.main(list(argv))
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "Traceback" not in out
-    return code, json.loads(out)
 
 
 @pytest.mark.parametrize("argv", [

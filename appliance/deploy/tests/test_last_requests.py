@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import helper, requestlog
+from appliance.deploy import requestlog
 from appliance.deploy.install import Failure
 from appliance.deploy.policy import MAX_UNITS_ASKED
-from appliance.render.layout import paths_under, write_layout
+from appliance.render.layout import paths_under
+
+from .fakes import call_helper as run
+from .fakes import helper_layout
 
 pytestmark = pytest.mark.unit
 
@@ -143,21 +146,10 @@ def test_installed_units_are_the_skills_unit_files_or_init_scripts(tmp_path):
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     paths = paths_under(tmp_path / "root")
-    layout = tmp_path / "layout.json"
-    write_layout(layout, paths, init_flavour="sysv")
-    monkeypatch.setenv("APPLIANCE_LAYOUT", str(layout))
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.delenv("SUDO_UID", raising=False)
+    helper_layout(tmp_path / "layout.json", paths, monkeypatch)
     Path(paths.log_dir).mkdir(parents=True)
     Path(paths.initd_dir).mkdir(parents=True)
     return paths
-
-
-def run(capsys, *argv) -> tuple[int, dict]:
-    code = helper.main(list(argv))
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "Traceback" not in out
-    return code, json.loads(out)
 
 
 @pytest.mark.parametrize("names", [

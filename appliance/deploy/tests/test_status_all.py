@@ -6,7 +6,6 @@ here: the samples stand in for it); the SysV side reads real pid files of real p
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import helper
 from appliance.deploy import services as services_module
 from appliance.deploy.install import Failure
 from appliance.deploy.services import Services, fold_states, parse_show, pid_file_state
-from appliance.render.layout import paths_under, write_layout
+from appliance.render.layout import paths_under
+
+from .fakes import call_helper as main
+from .fakes import helper_layout
 
 pytestmark = pytest.mark.unit
 
@@ -281,19 +282,8 @@ def test_a_pid_file_that_is_not_a_file_is_unknown(tmp_path):
 @pytest.fixture
 def layout(sysv, tmp_path, monkeypatch):
     paths, run = sysv
-    path = tmp_path / "layout.json"
-    write_layout(path, paths, init_flavour="sysv")
-    monkeypatch.setenv("APPLIANCE_LAYOUT", str(path))
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.delenv("SUDO_UID", raising=False)
+    helper_layout(tmp_path / "layout.json", paths, monkeypatch)
     return run
-
-
-def main(capsys, *argv) -> tuple[int, dict]:
-    code = helper.main(list(argv))
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "Traceback" not in out
-    return code, json.loads(out)
 
 
 @pytest.mark.parametrize("extra", [["caddy"], ["--all"], [""], ["alexa-skill-*"]])
