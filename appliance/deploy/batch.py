@@ -10,12 +10,11 @@ name the skill that failed.
 
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 from .install import Failure, run_tool, tail
-from .services import SERVICE_TIMEOUT, Services
+from .services import SERVICE_TIMEOUT, Services, failure_message
 
 # Init scripts run side by side (each waits for its daemon to listen), as the apply's threads
 # ran them when each was a helper call of its own.
@@ -57,11 +56,9 @@ def systemctl_unit(services: Services, action: str, name: str) -> str | None:
     DuckDNS cron file is nobody's, a missing script has its own answer)."""
     if services.flavour == "systemd":
         return name if "." in name else f"{name}.service"
-    if (services.under_systemd and action in ("start", "stop", "restart", "reload")
-            and name != "appliance-duckdns.timer"):
-        base = name.removesuffix(".socket")
-        if os.path.isfile(services.paths.on_disk(f"{services.paths.initd_dir}/{base}")):
-            return f"{base}.service"
+    base = services.generated_unit_base(action, name)
+    if base is not None and services.has_init_script(base):
+        return f"{base}.service"
     return None
 
 
@@ -70,8 +67,8 @@ def _done(action: str, name: str) -> dict:
 
 
 def _failed(action: str, name: str, code: int, output: str) -> dict:
-    # The single form's words (Services._result), so the apply's messages read the same.
-    return {"ok": False, "message": f"{action} {name} failed (exit {code}): {tail(output)}",
+    # The single form's words, so the apply's messages read the same.
+    return {"ok": False, "message": failure_message(action, name, code, output),
             "output": tail(output)}
 
 

@@ -37,6 +37,11 @@ def systemd_runs_init_scripts(paths: Paths) -> bool:
             and paths.on_disk(paths.initd_dir) == "/etc/init.d")
 
 
+def failure_message(action: str, name: str, code: int, output: str) -> str:
+    """How a service action that failed is told, by one service or in a batch."""
+    return f"{action} {name} failed (exit {code}): {tail(output)}"
+
+
 class Services:
     def __init__(self, paths: Paths, extras: dict):
         self.paths = paths
@@ -57,15 +62,26 @@ class Services:
                 return {"ok": True, "state": state, "message": f"{name} is {state}"}
             return self._result(name, action, *run_tool(["systemctl", action, name],
                                                          timeout=SERVICE_TIMEOUT))
+        base = self.generated_unit_base(action, name)
+        if base is not None:
+            return self._generated_unit(action, base)
+        return self._sysv(action, name)
+
+    def generated_unit_base(self, action: str, name: str) -> str | None:
+        """The init script whose systemd-made unit runs ``action`` on ``name`` (SysV flavour
+        under systemd); None where the script itself or update-rc.d does it."""
         if (self.under_systemd and action in ("start", "stop", "restart", "reload")
                 and name != "appliance-duckdns.timer"):
-            return self._generated_unit(action, name.removesuffix(".socket"))
-        return self._sysv(action, name)
+            return name.removesuffix(".socket")
+        return None
+
+    def has_init_script(self, base: str) -> bool:
+        return os.path.isfile(self.paths.on_disk(f"{self.paths.initd_dir}/{base}"))
 
     def _generated_unit(self, action: str, base: str) -> dict:
         """An init script's action through the unit systemd made of it (enable, which
         update-rc.d does, reloads systemd first: a new script has its unit by then)."""
-        if not os.path.isfile(self.paths.on_disk(f"{self.paths.initd_dir}/{base}")):
+        if not self.has_init_script(base):
             if action == "stop":
                 return {"ok": True, "message": f"{base} is not installed, so not running"}
             raise Failure(f"{base} has no init script ({self.paths.initd_dir}/{base})")
@@ -170,8 +186,7 @@ class Services:
     @staticmethod
     def _result(name: str, action: str, code: int, output: str) -> dict:
         if code != 0:
-            raise Failure(f"{action} {name} failed (exit {code}): {tail(output)}",
-                          output=tail(output))
+            raise Failure(failure_message(action, name, code, output), output=tail(output))
         return {"ok": True, "message": f"{action} {name}: done", "output": tail(output)}
 
     def retire(self, path: str) -> str | None:
