@@ -208,11 +208,13 @@ class Apply:
 
         # A removed skill's unit went with its files: the install retired it (disable --now),
         # and systemd no longer knows the name. A rollback still brings it back.
-        removed = [slug for slug in stop if slug not in {s.slug for s in cat.skills}]
+        present = {s.slug for s in cat.skills}
+        removed = [slug for slug in stop if slug not in present]
         self.touched.update(removed)
         self.messages.extend(f"stopped {slug} (removed)" for slug in removed)
-        if len(stop) > len(removed):
-            self._stop_skills([slug for slug in stop if slug not in removed], files)
+        disabled = [slug for slug in stop if slug in present]
+        if disabled:
+            self._stop_skills(disabled, files)
         self.touched.update(s.slug for s in start)
         if start:
             failures = self._start_skills(start)

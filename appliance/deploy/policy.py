@@ -69,19 +69,22 @@ def service_names(values: list[str]) -> list[str]:
     them all (nothing of the batch is done)."""
     if not values:
         raise Refused("name at least one service")
-    if len(values) > MAX_UNITS_ASKED:
-        raise Refused(f"at most {MAX_UNITS_ASKED} services at a time, not {len(values)}")
+    _bounded(values)
     return list(dict.fromkeys(service_name(value) for value in values))
 
 
 def skill_units(values: list[str]) -> list[str]:
     """Skills' service names (``alexa-skill-<slug>``, no suffix), each once."""
-    if len(values) > MAX_UNITS_ASKED:
-        raise Refused(f"at most {MAX_UNITS_ASKED} services at a time, not {len(values)}")
+    _bounded(values)
     for value in values:
         if not skill_of_unit(value):
             raise Refused(f"not a skill's service: {value!r}")
     return list(dict.fromkeys(values))
+
+
+def _bounded(values: list[str]) -> None:
+    if len(values) > MAX_UNITS_ASKED:
+        raise Refused(f"at most {MAX_UNITS_ASKED} services at a time, not {len(values)}")
 
 
 def action(value: str) -> str:
