@@ -45,20 +45,23 @@ class _CryptographyKey:
     """The fallback where no libcrypto can be bound: the same check through ``cryptography``."""
 
     def __init__(self, spki_der: bytes):
-        from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-        self._key = load_der_public_key(spki_der)
-        self.spki_der = spki_der
-
-    def verify(self, signature: bytes, data: bytes, digest: str = "sha256") -> bool:
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-        algorithm = hashes.SHA256() if digest == "sha256" else hashes.SHA1()  # noqa: S303
+        self._key = load_der_public_key(spki_der)
+        self._invalid = InvalidSignature
+        self._padding = padding.PKCS1v15()
+        self._digests = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}  # noqa: S303
+        self.spki_der = spki_der
+
+    def verify(self, signature: bytes, data: bytes, digest: str = "sha256") -> bool:
+        if digest not in self._digests:
+            raise ValueError(f"unsupported digest {digest!r}")
         try:
-            self._key.verify(signature, data, padding.PKCS1v15(), algorithm)
-        except InvalidSignature:
+            self._key.verify(signature, data, self._padding, self._digests[digest])
+        except self._invalid:
             return False
         return True
 

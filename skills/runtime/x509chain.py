@@ -13,6 +13,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import logging
 import re
 import sys
 import warnings
@@ -22,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509 import verification as xv
+
+log = logging.getLogger("skills.runtime.verifier")
 
 ECHO_API_HOST = "echo-api.amazon.com"
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -57,8 +60,10 @@ def load_roots(path: str) -> list[x509.Certificate]:
     for block in blocks:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with contextlib.suppress(ValueError):
+            try:
                 roots.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                log.warning("skipping an unparsable certificate in %s", path)
     if not roots:
         raise TrustRootsError(f"the CA bundle {path} holds no certificates")
     return roots
