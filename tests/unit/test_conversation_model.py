@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 import boto3
@@ -11,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from skills.conversation import model
-from skills.conversation.testing import FAULTS, FakeBedrock
+from skills.conversation.testing import FAULTS
 
 pytestmark = pytest.mark.unit
 
@@ -20,27 +21,8 @@ MISTRAL = model.DEFAULT_MODEL_ID
 INSTRUCTIONS = ("Be brief.", "It is Monday.")
 
 
-@pytest.fixture(scope="module")
-def bedrock():
-    with FakeBedrock() as fake:
-        yield fake
-
-
-@pytest.fixture
-def env(bedrock, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "BEDROCK_MODEL_ID",
-                 "BEDROCK_SYSTEM_PROMPT", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in bedrock.environment().items():
-        monkeypatch.setenv(name, value)
-    bedrock.clear()
-    model._learned_no_system.clear()
-    model._no_credentials_until = 0.0
-    return monkeypatch
-
-
 def ask(said="why is the sky blue", history=(), deadline=5.0, **environ):
-    settings = model.Settings.from_env({**__import__("os").environ, **environ})
+    settings = model.Settings.from_env({**os.environ, **environ})
     return model.converse(settings, INSTRUCTIONS, [list(p) for p in history], said,
                           time.monotonic() + deadline)
 
@@ -145,7 +127,7 @@ def test_blank_instructions_are_left_out_and_long_speech_is_capped():
 
 # Through the fake: the real boto3 client ----------------------------------------------------
 
-def test_an_answer_with_history_reaches_the_fake(env, bedrock):
+def test_an_answer_with_history_reaches_the_fake(bedrock_env, bedrock):
     answer = ask(history=[("hello", "Hi there.")])
     assert answer.text == "This is answer 1."
     assert answer.stop_reason == "end_turn" and answer.output_tokens > 0
@@ -157,15 +139,15 @@ def test_an_answer_with_history_reaches_the_fake(env, bedrock):
     assert call.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIAFAKE")
 
 
-def test_a_model_with_system_support_gets_the_system_field(env, bedrock):
+def test_a_model_with_system_support_gets_the_system_field(bedrock_env, bedrock):
     ask(BEDROCK_MODEL_ID=CLAUDE)
     call = bedrock.converse_calls[-1]
     assert call.system == [{"text": "Be brief."}, {"text": "It is Monday."}]
     assert call.texts(0) == ["why is the sky blue"]
 
 
-def test_a_model_refusing_the_system_field_is_retried_without_it_and_remembered(env, bedrock,
-                                                                               caplog):
+def test_a_model_refusing_the_system_field_is_retried_without_it_and_remembered(
+        bedrock_env, bedrock, caplog):
     assert ask(BEDROCK_SYSTEM_PROMPT="system").text
     first, second = bedrock.converse_calls
     assert first.status == 400 and first.system is not None
@@ -192,7 +174,7 @@ def test_every_fault_the_fake_knows_is_mapped():
 
 
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
-def test_each_fault_is_named_in_one_log_line(env, bedrock, caplog, fault):
+def test_each_fault_is_named_in_one_log_line(bedrock_env, bedrock, caplog, fault):
     kind, ends, cause = EXPECTED[fault]
     bedrock.fail(fault)
     with caplog.at_level(logging.WARNING, logger="skills.conversation"), \
@@ -204,28 +186,28 @@ def test_each_fault_is_named_in_one_log_line(env, bedrock, caplog, fault):
 
 
 @pytest.mark.parametrize("output", ["not_json", "no_output", "no_content", "blank_text"])
-def test_malformed_output(env, bedrock, output):
+def test_malformed_output(bedrock_env, bedrock, output):
     bedrock.malformed(output)
     with pytest.raises(model.Fault) as raised:
         ask()
     assert raised.value.kind == "malformed"
 
 
-def test_an_unknown_model_id(env, bedrock):
+def test_an_unknown_model_id(bedrock_env, bedrock):
     with pytest.raises(model.Fault) as raised:
         ask(BEDROCK_MODEL_ID="mistral.mistral-8b-typo")
     assert raised.value.kind == "model_invalid" and "model identifier is invalid" in \
         raised.value.cause
 
 
-def test_filtered_answers(env, bedrock):
+def test_filtered_answers(bedrock_env, bedrock):
     bedrock.reply("partial", stop_reason="content_filtered")
     with pytest.raises(model.Fault) as raised:
         ask()
     assert raised.value.kind == "filtered"
 
 
-def test_a_slow_model_is_given_up_at_the_deadline(env, bedrock):
+def test_a_slow_model_is_given_up_at_the_deadline(bedrock_env, bedrock):
     bedrock.slow(3.0)
     started = time.monotonic()
     with pytest.raises(model.Fault) as raised:
@@ -234,23 +216,23 @@ def test_a_slow_model_is_given_up_at_the_deadline(env, bedrock):
     assert 0.7 < time.monotonic() - started < 1.5
 
 
-def test_no_time_left_means_no_call(env, bedrock):
+def test_no_time_left_means_no_call(bedrock_env, bedrock):
     with pytest.raises(model.Fault) as raised:
         ask(deadline=0.0)
     assert raised.value.kind == "timeout" and bedrock.converse_calls == []
 
 
-def test_no_region_is_not_configured_and_makes_no_call(env, bedrock):
-    env.delenv("BEDROCK_REGION")
+def test_no_region_is_not_configured_and_makes_no_call(bedrock_env, bedrock):
+    bedrock_env.delenv("BEDROCK_REGION")
     with pytest.raises(model.Fault) as raised:
         ask()
     assert raised.value.kind == "not_configured" and "BEDROCK_REGION" in raised.value.cause
     assert bedrock.converse_calls == []
 
 
-def test_no_credentials_is_not_configured_and_not_looked_for_on_every_turn(env, bedrock):
-    env.delenv("AWS_ACCESS_KEY_ID")
-    env.delenv("AWS_SECRET_ACCESS_KEY")
+def test_no_credentials_is_not_configured_and_not_looked_for_on_every_turn(bedrock_env, bedrock):
+    bedrock_env.delenv("AWS_ACCESS_KEY_ID")
+    bedrock_env.delenv("AWS_SECRET_ACCESS_KEY")
     model.reset_clients()  # a client keeps the credentials it was made with
     try:
         for _ in range(2):
@@ -263,8 +245,8 @@ def test_no_credentials_is_not_configured_and_not_looked_for_on_every_turn(env, 
         model.reset_clients()
 
 
-def test_a_network_error(env):
-    env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")
+def test_a_network_error(bedrock_env):
+    bedrock_env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")
     with pytest.raises(model.Fault) as raised:
         ask()
     assert raised.value.kind == "network" and "EndpointConnectionError" in raised.value.cause

@@ -12,7 +12,6 @@ import yaml
 
 from skills.conversation import app as skill
 from skills.conversation import model
-from skills.conversation.testing import FakeBedrock
 from skills.runtime.testing import builders
 
 pytestmark = pytest.mark.unit
@@ -22,21 +21,8 @@ TEMPLATES = yaml.safe_load((SKILL_DIR / "templates.yaml").read_text())
 MODEL_JSON = SKILL_DIR / "skill-package" / "interactionModels" / "custom" / "en-US.json"
 
 
-@pytest.fixture(scope="module")
-def bedrock():
-    with FakeBedrock() as fake:
-        yield fake
-
-
 @pytest.fixture
-def skill_app(bedrock, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "BEDROCK_MODEL_ID",
-                 "BEDROCK_DEADLINE", "CONVERSATION_TRANSCRIPTS", "PROMPT_TEMPLATE_S3_URI"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in bedrock.environment().items():
-        monkeypatch.setenv(name, value)
-    bedrock.clear()
-    model._no_credentials_until = 0.0
+def skill_app(bedrock_env):
     return skill.app
 
 
