@@ -45,11 +45,17 @@ def open_dir(path: str, *, create: bool = False, mode: int = 0o755) -> int:
         raise
 
 
-def read_beneath(base_fd: int, relative: str, limit: int = MAX_FILE) -> bytes:
-    """The regular file ``relative`` under ``base_fd``, without following symlinks."""
+def _parts(relative: str) -> list[str]:
+    """The path's names, refusing an empty path and any ``..``."""
     parts = [p for p in relative.split("/") if p]
     if not parts or ".." in parts:
         raise UnsafePath(0, f"bad relative path {relative}")
+    return parts
+
+
+def read_beneath(base_fd: int, relative: str, limit: int = MAX_FILE) -> bytes:
+    """The regular file ``relative`` under ``base_fd``, without following symlinks."""
+    parts = _parts(relative)
     fd = os.dup(base_fd)
     try:
         for part in parts[:-1]:
@@ -70,9 +76,7 @@ def read_beneath(base_fd: int, relative: str, limit: int = MAX_FILE) -> bytes:
 
 def write_beneath(base_fd: int, relative: str, data: bytes, mode: int = 0o600) -> None:
     """Create ``relative`` (and its folders, 0700) under ``base_fd``; never through a symlink."""
-    parts = [p for p in relative.split("/") if p]
-    if not parts or ".." in parts:
-        raise UnsafePath(0, f"bad relative path {relative}")
+    parts = _parts(relative)
     fd = os.dup(base_fd)
     try:
         for part in parts[:-1]:
