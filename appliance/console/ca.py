@@ -38,13 +38,16 @@ class ConsoleCA:
     @classmethod
     def load_or_create(cls, directory: Path | None = None) -> ConsoleCA:
         directory = directory or cls.directory()
+        return cls.load_current(directory) or cls._create(directory)
+
+    @classmethod
+    def load_current(cls, directory: Path | None = None) -> ConsoleCA | None:
+        """The CA on disk, unless it is missing, unreadable or due for renewal; writes nothing."""
         try:
-            ca = cls._load(directory)
+            ca = cls._load(directory or cls.directory())
         except (OSError, ValueError):
-            ca = None
-        if ca is None or ca.expires() - dt.datetime.now(dt.UTC) < RENEW_BEFORE:
-            ca = cls._create(directory)
-        return ca
+            return None
+        return None if ca.expires() - dt.datetime.now(dt.UTC) < RENEW_BEFORE else ca
 
     @classmethod
     def _load(cls, directory: Path) -> ConsoleCA:

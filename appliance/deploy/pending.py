@@ -7,8 +7,6 @@ provisioning roles can ask on every run and apply only when something changed.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ..catalogue.models import Revision
 from . import revisions
 from .apply import ca_parts, render_catalogue
@@ -19,16 +17,11 @@ def existing_console_ca() -> dict | None:
     """The console CA's parts as they are on disk; None when the next apply makes a new one
     (missing, unreadable, or due for renewal), which this never does itself."""
     try:
-        from ..console.ca import RENEW_BEFORE, ConsoleCA
+        from ..console.ca import ConsoleCA
     except ImportError:
         return {}
-    try:
-        ca = ConsoleCA._load(ConsoleCA.directory())  # what load_or_create keeps, without writing
-    except (OSError, ValueError):
-        return None
-    if ca.expires() - dt.datetime.now(dt.UTC) < RENEW_BEFORE:
-        return None
-    return ca_parts(ca)
+    ca = ConsoleCA.load_current()
+    return ca_parts(ca) if ca is not None else None
 
 
 def pending_changes() -> dict:
