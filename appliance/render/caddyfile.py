@@ -7,7 +7,7 @@ import re
 from .snapshot import Catalogue, RenderedFile
 
 STAGING_CA = "https://acme-staging-v02.api.letsencrypt.org/directory"
-_ADMIN_RE = re.compile(r"^(?:localhost|127\.0\.0\.1|\[::1\]):[0-9]{1,5}$")
+_ADMIN_RE = re.compile(r"^(?:unix//[A-Za-z0-9._/-]+\.sock|(?:localhost|127\.0\.0\.1|\[::1\]):[0-9]{1,5})$")
 AUTHORITIES = ("letsencrypt", "letsencrypt-staging", "internal")
 
 # Anything else (whitespace, braces, quotes, #) could end a token or a block early, so a value
@@ -56,9 +56,11 @@ def render_caddyfile(cat: Catalogue) -> RenderedFile:
     if (host.http_port, host.https_port) != (80, 443):
         lines.append(f"\thttp_port {int(host.http_port)}")
         lines.append(f"\thttps_port {int(host.https_port)}")
-    # The apply step reloads through the admin API; it must stay on loopback.
+    # The apply step reloads through the admin API: Caddy's own socket (a loopback port only
+    # where a test host has no other way).
     if not _ADMIN_RE.match(host.caddy_admin):
-        raise ValueError(f"Caddy's admin API must listen on loopback, not {host.caddy_admin!r}")
+        raise ValueError(f"Caddy's admin API must be a unix socket or on loopback, "
+                         f"not {host.caddy_admin!r}")
     lines.append(f"\tadmin {host.caddy_admin}")
     # Caddy must never touch the system's trust store (it would try sudo, or succeed as root).
     lines.append("\tskip_install_trust")
@@ -67,10 +69,15 @@ def render_caddyfile(cat: Catalogue) -> RenderedFile:
     lines.append(f"\tgrace_period {host.caddy_grace_period}")
     lines.append("}")
 
+    # Each skill's site writes Caddy's access log (JSON on stderr, so into Caddy's own log):
+    # the logs pages show a skill's requests from it. The admin's site does not: its logs page
+    # polls every few seconds and would drown the skills' lines.
+    access_log = ["log {", "\tformat json", "}"]
     for skill in sorted(cat.enabled_skills, key=lambda s: s.fqdn):
         lines.append("")
         lines.extend(_site(_token(skill.fqdn, "host name"),
-                           [f"reverse_proxy 127.0.0.1:{int(skill.port)}"], internal))
+                           [*access_log, f"reverse_proxy 127.0.0.1:{int(skill.port)}"],
+                           internal))
 
     # handle_path and handle are mutually exclusive: /static/* never reaches Django.
     static_root = _token(f"{paths.data_dir}/static", "path")

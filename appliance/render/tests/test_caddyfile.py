@@ -34,9 +34,12 @@ def test_one_site_per_enabled_skill_sorted_by_name_then_the_admin():
     assert "quiz.myskills.duckdns.org" not in content  # disabled
 
 
-def test_each_skill_site_proxies_to_its_loopback_port():
+def test_each_skill_site_writes_a_json_access_log_and_proxies_to_its_loopback_port():
     content = render_caddyfile(ec2_catalogue()).content
-    assert "chat.myskills.duckdns.org {\n\treverse_proxy 127.0.0.1:9102\n}" in content
+    assert ("chat.myskills.duckdns.org {\n\tlog {\n\t\tformat json\n\t}\n"
+            "\treverse_proxy 127.0.0.1:9102\n}") in content
+    # Not the admin's site: its logs page's polling would drown the skills' requests.
+    assert content.count("\tlog {") == len(ec2_catalogue().enabled_skills)
 
 
 def test_internal_ca_puts_tls_internal_in_every_site():
@@ -60,7 +63,7 @@ def test_lets_encrypt_staging_sets_the_staging_directory():
 def test_global_options_email_admin_endpoint_and_grace_period():
     content = render_caddyfile(ec2_catalogue()).content
     assert content.splitlines()[1:7] == [
-        "{", "\temail ops@example.org", "\tadmin localhost:2019", "\tskip_install_trust",
+        "{", "\temail ops@example.org", "\tadmin unix//var/lib/caddy/admin.sock", "\tskip_install_trust",
         "\tgrace_period 30s", "}",
     ]
 
