@@ -116,6 +116,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = True
+# Every time on a page in one format (appliance.console.timefmt) and in this time zone.
+FORMAT_MODULE_PATH = ["appliance.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

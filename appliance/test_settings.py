@@ -16,3 +16,4 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 APPLIANCE_HELPER = ["direct"]
 STATIC_ROOT = Path(os.environ["APPLIANCE_ROOT"]) / "static"
+TIME_ZONE = "UTC"  # the times tests expect do not depend on the machine's environment

@@ -17,6 +17,7 @@ from ..catalogue.models import Revision
 from ..deploy.client import HelperError, layout_file, run_helper
 from ..deploy.policy import MAX_UNITS_ASKED
 from ..deploy.requestlog import parse_request
+from . import caddylog
 
 log = logging.getLogger("appliance.console")
 
@@ -108,10 +109,16 @@ def read_logs(unit: str, lines: int = 200) -> list[dict]:
         if not isinstance(entry, dict):
             continue
         message = str(entry.get("message", ""))
-        rows.append({"time": str(entry.get("time") or ""),
-                     "level": str(entry.get("level") or "info").lower(),
-                     "message": message,
-                     "request": parse_request(message)})
+        row = {"time": str(entry.get("time") or ""),
+               "level": str(entry.get("level") or "info").lower(),
+               "message": message, "request": parse_request(message), "access": None}
+        caddy = caddylog.record(message) if unit == CADDY else None
+        if caddy is not None:
+            # The journal calls every Caddy line "info": its JSON says what it is.
+            row.update(level=caddylog.level(caddy, row["level"]),
+                       time=row["time"] or caddylog.when(caddy),
+                       message=caddylog.describe(caddy), access=caddylog.access(caddy))
+        rows.append(row)
     rows.reverse()
     return rows
 

@@ -56,9 +56,11 @@ class LogsTestCase(BaseTestCase):
         self.assertEqual(data["requests"][1], {
             "request_id": "amzn1.echo-api.request.1", "type": "IntentRequest",
             "intent": "AnswerIntent", "outcome": "ok", "latency_ms": 12.5,
-            "time": "2025-01-01T10:00:01.000+00:00"})
+            "time": "2025-01-01T10:00:01.000+00:00", "when": "2025-01-01 10:00:01 UTC"})
+        # The skill's own lines, then Caddy's (its access log, for the skill's host).
         self.assertEqual(self.helper.calls, [("logs", "alexa-skill-memory-game",
-                                              "--lines", "200")])
+                                              "--lines", "200"),
+                                             ("logs", "caddy", "--lines", "200")])
 
     def test_it_filters_by_level_and_text(self):
         self.assertEqual([line["level"] for line in self.data(level="warning")["lines"]],
@@ -77,7 +79,8 @@ class LogsTestCase(BaseTestCase):
         self.data(lines="50")
         self.data(lines="999999")
         self.data(lines="lots")
-        self.assertEqual([call[-1] for call in self.helper.calls], ["50", "2000", "200"])
+        self.assertEqual([call[-1] for call in self.helper.calls],
+                         ["50", "50", "2000", "2000", "200", "200"])
 
     def test_caddys_logs_come_from_the_caddy_service(self):
         data = self.data("caddy")

@@ -8,6 +8,8 @@
   const auto = document.getElementById("auto-refresh");
   const status = document.getElementById("log-status");
   const error = document.getElementById("log-error");
+  const accessError = document.getElementById("access-error");
+  const ended = document.getElementById("session-ended");
   const PERIOD = 3000;
   let timer = null;
 
@@ -32,7 +34,7 @@
       for (const [key, code, suffix] of columns) {
         const value = String(row[key] ?? "");
         // Lines without a timestamp (a SysV host's log files) show a dash, as on the server.
-        tr.appendChild(cell(key === "time" && !value ? "\u2014" : value + (suffix || ""), code));
+        tr.appendChild(cell(key === "when" && !value ? "\u2014" : value + (suffix || ""), code));
       }
       fresh.appendChild(tr);
     }
@@ -47,22 +49,49 @@
     tbody.replaceWith(fresh);
   }
 
+  // A signed-out browser gets the login page instead of JSON (or, from the server, a 401):
+  // say so in words, with a link back, and stop polling.
+  function sessionEnded() {
+    const link = ended.querySelector("a");
+    const login = new URL(link.href, location.href);
+    login.searchParams.set("next", location.pathname + location.search);
+    link.href = login.pathname + login.search;
+    ended.hidden = false;
+    auto.checked = false;
+    clearTimeout(timer);
+    status.textContent = "not refreshing: signed out";
+  }
+
   async function refresh() {
     const query = new URLSearchParams(new FormData(form));
     try {
       const answer = await fetch(root.dataset.url + "?" + query, {
         headers: { Accept: "application/json" }, credentials: "same-origin",
       });
-      if (!answer.ok) throw new Error("HTTP " + answer.status);
+      const json = (answer.headers.get("Content-Type") || "").startsWith("application/json");
+      if (answer.status === 401 || (answer.redirected && !json)) {
+        sessionEnded();
+        return;
+      }
+      if (!answer.ok || !json) throw new Error("HTTP " + answer.status);
       const data = await answer.json();
+      ended.hidden = true;
       error.hidden = data.ok;
       error.textContent = data.error || "";
-      fill(document.querySelector("#request-table tbody"), data.requests,
-        [["time"], ["request_id", true], ["type"], ["intent"], ["outcome"], ["latency_ms", false, " ms"]],
-        "No request lines.");
+      accessError.hidden = !data.access_error;
+      accessError.textContent = data.access_error || "";
+      const requests = document.querySelector("#request-table tbody");
+      if (requests) {
+        fill(requests, data.requests,
+          [["when"], ["request_id", true], ["type"], ["intent"], ["outcome"], ["latency_ms", false, " ms"]],
+          "No request lines.");
+      }
+      fill(document.querySelector("#access-table tbody"), data.access,
+        [["when"], ["host"], ["method"], ["uri", true], ["status"], ["duration_ms", false, " ms"], ["remote"]],
+        "No requests.");
       fill(document.querySelector("#line-table tbody"), data.lines,
-        [["time"], ["level"], ["message", true]], "No lines.");
-      status.textContent = data.unit + " · updated " + new Date().toLocaleTimeString();
+        [["when"], ["level"], ["message", true]], "No lines.");
+      status.textContent = data.unit + " · updated " + data.updated;
     } catch (exc) {
       status.textContent = "could not refresh (" + exc.message + ")";
     }
