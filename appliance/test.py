@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.test import TestCase
 
 import skills
@@ -24,3 +24,13 @@ class BaseTestCase(TestCase):
 
     def login(self, user=None):
         self.client.force_login(user or self.alice)
+
+    def staff(self, *perms: str, username: str = "carol") -> User:
+        """A staff user with exactly ``perms`` ("catalogue.view_skill", ...) and no other."""
+        user = User.objects.create_user(username, f"{username}@example.org", "password",
+                                        is_staff=True)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(Permission.objects.get(
+                content_type__app_label=app_label, codename=codename))
+        return User.objects.get(pk=user.pk)  # a fresh object: no permission cache yet

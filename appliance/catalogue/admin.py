@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from ..console import applying, services
+from ..console.permissions import APPLY, CONTROL, ROLLBACK, TEST_CONSOLE
 from .forms import HostSettingsForm, SkillForm
 from .models import HostSettings, Revision, Skill
 
@@ -55,6 +57,34 @@ class SkillAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return SkillChangeList
+
+    # ``allowed_permissions = ("apply",)`` etc. of the actions ask these.
+    def has_apply_permission(self, request):
+        return request.user.has_perm(APPLY)
+
+    def has_control_permission(self, request):
+        return request.user.has_perm(CONTROL)
+
+    def changelist_view(self, request, extra_context=None):
+        # An action the user may not take is refused, not taken as "no action selected".
+        if request.method == "POST":
+            allowed = self.get_actions(request)
+            if any(name not in allowed for name in request.POST.getlist("action") if name):
+                raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Refused before the save: "Save and apply" without the apply is not what was asked.
+        if request.method == "POST" and "_apply" in request.POST and \
+                not self.has_apply_permission(request):
+            raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        skill = super().get_object(request, object_id, from_field)
+        if skill is not None:  # for the "pages" links, which are not given the request
+            skill.console_allowed = request.user.has_perm(TEST_CONSOLE)
+        return skill
 
     def get_fieldsets(self, request, obj=None):
         secrets = ["secrets_text"]
@@ -101,7 +131,9 @@ class SkillAdmin(admin.ModelAdmin):
     @admin.display(description="pages")
     def pages(self, skill):
         links = [("console:templates", "Edit templates"), ("console:model", "Interaction model"),
-                 ("console:logs", "Logs"), ("console:test_console", "Test console")]
+                 ("console:logs", "Logs")]
+        if getattr(skill, "console_allowed", False):
+            links.append(("console:test_console", "Test console"))
         return format_html_join(" · ", '<a href="{}">{}</a>',
                                 ((reverse(name, args=[skill.slug]), label)
                                  for name, label in links))
@@ -127,11 +159,11 @@ class SkillAdmin(admin.ModelAdmin):
         self.message_user(request, f"{verb} {slugs}. Apply to put the change live.",
                           messages.SUCCESS)
 
-    @admin.action(description="Enable the selected skills")
+    @admin.action(description="Enable the selected skills", permissions=["change"])
     def enable(self, request, queryset):
         self._set_enabled(request, queryset, True)
 
-    @admin.action(description="Disable the selected skills")
+    @admin.action(description="Disable the selected skills", permissions=["change"])
     def disable(self, request, queryset):
         self._set_enabled(request, queryset, False)
 
@@ -140,19 +172,19 @@ class SkillAdmin(admin.ModelAdmin):
             done, message = services.service_action(action, skill.unit_name)
             self.message_user(request, message, messages.SUCCESS if done else messages.ERROR)
 
-    @admin.action(description="Start the selected skills")
+    @admin.action(description="Start the selected skills", permissions=["control"])
     def start(self, request, queryset):
         self._service(request, queryset, "start")
 
-    @admin.action(description="Stop the selected skills")
+    @admin.action(description="Stop the selected skills", permissions=["control"])
     def stop(self, request, queryset):
         self._service(request, queryset, "stop")
 
-    @admin.action(description="Restart the selected skills")
+    @admin.action(description="Restart the selected skills", permissions=["control"])
     def restart(self, request, queryset):
         self._service(request, queryset, "restart")
 
-    @admin.action(description="Apply the whole catalogue now")
+    @admin.action(description="Apply the whole catalogue now", permissions=["apply"])
     def apply_now(self, request, queryset):
         applying.apply_now(request, "applied from the skill list")
 
@@ -178,6 +210,8 @@ class HostSettingsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before load(), which would create the row
         host = HostSettings.load()
         return redirect("admin:catalogue_hostsettings_change", host.pk)
 
@@ -234,9 +268,9 @@ class RevisionAdmin(admin.ModelAdmin):
             ((diff_class(line), line + "\n") for line in revision.diff.splitlines())))
 
     def rollback_view(self, request, pk):
+        if not request.user.has_perm(ROLLBACK):
+            raise PermissionDenied
         revision = get_object_or_404(Revision, pk=pk)
-        if not self.has_view_permission(request, revision):
-            return redirect("admin:index")
         if request.method == "POST":
             applying.roll_back(request, revision)
             return redirect("admin:catalogue_revision_changelist")

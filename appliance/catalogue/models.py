@@ -124,6 +124,11 @@ class Skill(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        # Beyond view/add/change/delete: driving the skill's service, and talking to it.
+        permissions = [
+            ("control_skill", "Can start, stop and restart skills"),
+            ("use_test_console", "Can send requests from the test console and voice check"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.slug
@@ -169,6 +174,11 @@ class Revision(models.Model):
 
     class Meta:
         ordering = ["-number"]
+        # Applying and rolling back change what runs on the host: separate from the rows.
+        permissions = [
+            ("apply_revision", "Can apply the catalogue"),
+            ("rollback_revision", "Can roll back to a revision"),
+        ]
 
     def __str__(self) -> str:
         return f"Revision {self.number} ({self.outcome})"

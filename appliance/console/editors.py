@@ -7,7 +7,6 @@ whole catalogue, so what was just edited is live (or the reason it is not is sho
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 from ..catalogue.models import HostSettings, Skill
 from . import applying, package, skillfiles
 from .forms import InteractionModelForm, PackageForm, TemplatesForm
+from .permissions import CHANGE_SKILL, VIEW_SKILL, editor_post, staff_with
 
 
 def _context(request, skill: Skill, title: str, **extra) -> dict:
@@ -30,8 +30,10 @@ def _saved(request, skill: Skill, what: str) -> None:
         messages.success(request, f"Saved the {what} of {skill.slug}. Apply to put it live.")
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL)
 def templates_editor(request, slug):
+    if request.method == "POST":
+        editor_post(request)
     skill = get_object_or_404(Skill, slug=slug)
     text, from_source = skillfiles.templates_text(skill)
     form = TemplatesForm(request.POST or None, initial={"templates": text})
@@ -48,8 +50,10 @@ def templates_editor(request, slug):
         preview=skillfiles.preview(shown) if not form.errors else []))
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL)
 def model_editor(request, slug):
+    if request.method == "POST":
+        editor_post(request)
     skill = get_object_or_404(Skill, slug=slug)
     text, from_source = skillfiles.model_text(skill)
     form = InteractionModelForm(request.POST or None, initial={"interaction_model": text})
@@ -71,7 +75,7 @@ def _intent_summary(text: str) -> list[dict]:
              "samples": len(i.get("samples") or [])} for i in intents(text)]
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL, CHANGE_SKILL)
 @require_POST
 def package_import(request, slug):
     skill = get_object_or_404(Skill, slug=slug)
@@ -97,7 +101,7 @@ def package_import(request, slug):
         status=400)
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL)
 def package_export(request, slug):
     skill = get_object_or_404(Skill, slug=slug)
     data = package.build_package(skill, HostSettings.load())

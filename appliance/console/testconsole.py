@@ -17,7 +17,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.admin import site
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
 
 from skills.runtime.testing import builders
@@ -29,6 +28,7 @@ from . import skillfiles
 from .ca import ConsoleCA
 from .forms import TurnForm
 from .hoststatus import https_port
+from .permissions import TEST_CONSOLE, VIEW_SKILL, staff_with
 
 TIMEOUT = 10.0
 MAX_TURNS = 12
@@ -144,7 +144,7 @@ def play_turn(skill: Skill, state: dict, cleaned: dict) -> dict:
     return turn
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL, TEST_CONSOLE)
 def console_index(request):
     skills = list(Skill.objects.all())
     wanted = request.GET.get("skill")
@@ -157,7 +157,7 @@ def console_index(request):
     return render(request, "console/test_console.html", context)
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL, TEST_CONSOLE)
 def test_console(request, slug):
     skill = get_object_or_404(Skill, slug=slug)
     model_text, _ = skillfiles.model_text(skill)

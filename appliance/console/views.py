@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ..catalogue.models import HostSettings, Revision, Skill
 from . import applying, hoststatus, services, skillchecks
+from .permissions import APPLY, VIEW_SKILL, staff_with
 
 
 def health(request):
@@ -33,7 +33,7 @@ def _row_links() -> dict[str, str]:
     }
 
 
-@staff_member_required
+@staff_with(VIEW_SKILL)
 def dashboard(request):
     host = HostSettings.load()
     skills = list(Skill.objects.all())
@@ -65,7 +65,7 @@ def dashboard(request):
     return render(request, "console/dashboard.html", context)
 
 
-@staff_member_required
+@staff_with(APPLY)
 @require_POST
 def apply(request):
     applying.apply_now(request, request.POST.get("reason", "").strip()[:200] or "applied "
