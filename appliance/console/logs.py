@@ -8,10 +8,11 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from ..catalogue.models import Skill
 from ..deploy.client import HelperError
-from . import services
+from . import caddylog, services, timefmt
 from .permissions import VIEW_HOST, VIEW_SKILL, require, staff_with
 
 DEFAULT_LINES = 200
@@ -38,7 +39,7 @@ def _lines(request) -> int:
         return DEFAULT_LINES
 
 
-def _read(request, unit: str) -> dict:
+def _read(request, unit: str, skill: Skill | None = None) -> dict:
     level = request.GET.get("level", "")
     level = level if level in dict(LEVEL_CHOICES) else ""
     text = request.GET.get("q", "")[:200]
@@ -46,17 +47,42 @@ def _read(request, unit: str) -> dict:
         rows = services.read_logs(unit, _lines(request))
     except HelperError as exc:
         return {"ok": False, "error": f"Could not read the logs of {unit}: {exc}",
-                "lines": [], "requests": []}
-    rows = services.filter_logs(rows, level, text)
-    return {"ok": True, "error": "", "lines": rows,
-            "requests": [dict(row["request"], time=row["time"]) for row in rows
-                         if row["request"]]}
+                "lines": [], "requests": [], "access": [], "access_error": ""}
+    rows = [_shown(row) for row in services.filter_logs(rows, level, text)]
+    data = {"ok": True, "error": "", "lines": rows,
+            "requests": [dict(row["request"], time=row["time"], when=row["when"])
+                         for row in rows if row["request"]],
+            "access": _access(rows), "access_error": ""}
+    if skill is not None:
+        data.update(_skill_access(request, skill, level, text))
+    return data
+
+
+def _shown(row: dict) -> dict:
+    return {**row, "when": timefmt.when(row["time"])}
+
+
+def _access(rows: list[dict], host: str | None = None) -> list[dict]:
+    return [dict(row["access"], time=row["time"], when=row["when"]) for row in rows
+            if row.get("access") and (host is None or
+                                      caddylog.host_only(row["access"]["host"]) == host)]
+
+
+def _skill_access(request, skill: Skill, level: str, text: str) -> dict:
+    """The skill's requests as Caddy saw them: Caddy's access log, for the skill's host only.
+    A failure here leaves the skill's own lines shown."""
+    try:
+        rows = services.read_logs(services.CADDY, _lines(request))
+    except HelperError as exc:
+        return {"access": [], "access_error": f"Could not read Caddy's access log: {exc}"}
+    rows = [_shown(row) for row in services.filter_logs(rows, level, text)]
+    return {"access": _access(rows, skill.fqdn().lower())}
 
 
 @staff_member_required
 def logs_page(request, name):
     unit, skill = _unit(request, name)
-    data = _read(request, unit)
+    data = _read(request, unit, skill)
     context = {
         **admin.site.each_context(request),
         "title": f"Logs: {skill or 'Caddy'}",
@@ -71,12 +97,14 @@ def logs_page(request, name):
 
 @staff_member_required
 def logs_data(request, name):
-    unit, _ = _unit(request, name)
-    data = _read(request, unit)
+    unit, skill = _unit(request, name)
     if request.GET.get("last"):
         # The dashboard's "last request" column: only the newest request line.
-        data = {**data, "lines": [], "requests": data["requests"][:1]}
-    return JsonResponse({**data, "unit": unit})
+        data = _read(request, unit)
+        data = {**data, "lines": [], "requests": data["requests"][:1], "access": []}
+    else:
+        data = _read(request, unit, skill)
+    return JsonResponse({**data, "unit": unit, "updated": timefmt.when(timezone.now())})
 
 
 @staff_with(VIEW_SKILL)
@@ -89,4 +117,6 @@ def last_requests(request):
         newest = services.last_requests([skill.unit_name for skill in skills])
     except HelperError as exc:
         return JsonResponse({"error": f"Could not read the logs: {exc}"}, status=502)
-    return JsonResponse({skill.slug: newest[skill.unit_name] for skill in skills})
+    rows = {skill.slug: newest[skill.unit_name] for skill in skills}
+    return JsonResponse({slug: row and {**row, "when": timefmt.when(row["time"])}
+                         for slug, row in rows.items()})
