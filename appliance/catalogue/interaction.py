@@ -123,6 +123,19 @@ def match_utterance(text: str, utterance: str) -> tuple[str, dict[str, str]] | N
                           if value is not None}
 
 
+def invocation(text: str, utterance: str) -> tuple[bool, str | None] | None:
+    """How Alexa reads a line that names the skill ("open memory game", "ask memory game to
+    start over"), as the local dialog reads it: (True, the words after the name, or None for a
+    plain launch); None when the line does not invoke the skill or the model has no name."""
+    from skills.dialog import parse_invocation
+
+    try:
+        name = language_model(parse_model(text)).get("invocationName")
+    except ValueError:
+        return None
+    return parse_invocation(utterance, name) if isinstance(name, str) and name.strip() else None
+
+
 def _catch_all(text: str, utterance: str) -> tuple[str, dict[str, str]] | None:
     """Without a fallback intent Alexa always picks one: a sample that is a lone slot of a
     custom type (not an enumeration) then takes the whole utterance, as the conversation

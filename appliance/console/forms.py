@@ -123,10 +123,16 @@ class TurnForm(forms.Form):
     def _utterance_request(self, said: str) -> dict:
         if not said.strip():
             raise ValidationError("Type what the user says.", code="utterance")
-        match = interaction.match_utterance(self.model_text, said)
+        # "open <name>" launches the skill; "ask <name> to <words>" sends what the words match.
+        invoked = interaction.invocation(self.model_text, said)
+        if invoked is not None and invoked[1] is None:
+            self.cleaned_data["matched"] = "LaunchRequest"
+            return builders.launch_request()
+        query = invoked[1] if invoked is not None else said
+        match = interaction.match_utterance(self.model_text, query)
         if match is None:
-            raise ValidationError(f"Nothing in the interaction model matches {said!r}; pick an "
-                                  "intent instead, or add a sample.", code="utterance")
+            raise ValidationError(f"Nothing in the interaction model matches {query!r}; pick "
+                                  "an intent instead, or add a sample.", code="utterance")
         name, slots = match
         self.cleaned_data["matched"] = name
         return builders.intent_request(name, {key: value for key, value in slots.items()}
