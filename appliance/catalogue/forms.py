@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import yaml
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
-from . import interaction, ports, validators
+from . import conflicts, interaction, ports, validators
 from .models import HostSettings, Skill
 from .snapshot import BUNDLED_SKILLS
 
@@ -88,11 +90,7 @@ class SkillForm(forms.ModelForm):
 
     def clean_source(self):
         source = (self.cleaned_data.get("source") or "").strip()
-        if not source or ".." in source.split("/") or source.startswith("/") or any(
-            c in source for c in "\n\r\0{}"
-        ):
-            raise ValidationError("Name the skill's folder (e.g. memory_game), without .. or "
-                                  "a leading /.", code="source")
+        validators.validate_source(source)
         return source
 
     def clean_environment_text(self):
@@ -115,14 +113,27 @@ class SkillForm(forms.ModelForm):
                 raise ValidationError(errors, code="interaction_model")
         return text
 
+    def _secrets(self) -> dict:
+        secrets = dict(self.instance.secrets or {})
+        for name in self.cleaned_data.get("remove_secrets") or []:
+            secrets.pop(name, None)
+        secrets.update(self.cleaned_data.get("secrets_text") or {})
+        return secrets
+
     def clean(self):
         cleaned = super().clean()
-        port = cleaned.get("port")
-        if port is not None:
-            try:
-                ports.check_port(port, self.host, self.instance)
-            except ValidationError as exc:
-                self.add_error("port", exc)
+        # The skill as it would be saved, checked beside the others as the apply would.
+        candidate = construct_instance(self, copy.copy(self.instance))
+        candidate.environment = cleaned.get("environment_text") or {}
+        candidate.secrets = self._secrets()
+        others = Skill.objects.exclude(pk=self.instance.pk) if self.instance.pk else \
+            Skill.objects.all()
+        for field, messages in conflicts.skill_errors(candidate, self.host,
+                                                      list(others)).items():
+            field = {"environment": "environment_text", "secrets": "secrets_text"}.get(field,
+                                                                                       field)
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, messages)
         kind, source, slug = (cleaned.get("source_kind"), cleaned.get("source"),
                               cleaned.get("slug") or self.instance.slug)
         if source and slug and self.check_source:
@@ -142,11 +153,7 @@ class SkillForm(forms.ModelForm):
     def save(self, commit=True):
         skill = super().save(commit=False)
         skill.environment = self.cleaned_data.get("environment_text") or {}
-        secrets = dict(skill.secrets or {})
-        for name in self.cleaned_data.get("remove_secrets") or []:
-            secrets.pop(name, None)
-        secrets.update(self.cleaned_data.get("secrets_text") or {})
-        skill.secrets = secrets
+        skill.secrets = self._secrets()
         if skill.port is None:
             skill.port = ports.allocate_port(self.host, skill)
         if commit:
@@ -196,6 +203,16 @@ class HostSettingsForm(forms.ModelForm):
             validators.validate_duckdns_token(token)
             return token
         return self.instance.duckdns_token  # keep the saved one
+
+    def clean(self):
+        cleaned = super().clean()
+        # Checked against the saved skills: a new domain or admin name may clash with them.
+        candidate = construct_instance(self, copy.copy(self.instance))
+        for field, messages in conflicts.host_errors(candidate,
+                                                     list(Skill.objects.all())).items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, messages)
+        return cleaned
 
     def clean_reserved_ports(self):
         text = self.cleaned_data.get("reserved_ports") or ""

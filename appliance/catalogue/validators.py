@@ -10,6 +10,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from ..render.rules import CADDY_TOKEN_RE, CONTROL_RE, is_one_line
+
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,24}[a-z0-9])?$")  # "skill-<slug>" fits a user name
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
@@ -45,7 +47,7 @@ def validate_env_name(value: str) -> None:
 
 
 def validate_env_value(value: str) -> None:
-    if "\n" in value or "\r" in value or "\x00" in value:
+    if not is_one_line(value):
         raise ValidationError("Values must be one line.", code="env_value")
 
 
@@ -61,8 +63,26 @@ def split_ids(value: str) -> list[str]:
 
 
 def validate_email(value: str) -> None:
-    if value and not EMAIL_RE.match(value):
+    # The address goes into the Caddyfile as one token: EMAIL_RE alone would let a % through.
+    if value and not (EMAIL_RE.match(value) and CADDY_TOKEN_RE.match(value)):
         raise ValidationError("Enter a valid e-mail address.", code="email")
+
+
+def validate_text_line(value: str) -> None:
+    """A name shown in a unit's Description= or an init script: one line of text."""
+    if CONTROL_RE.search(value or ""):
+        raise ValidationError("Use one line of text, without control characters.",
+                              code="text_line")
+
+
+def validate_source(value: str) -> None:
+    """A skill's folder: relative, inside its parent, one plain line (it goes on a command
+    line in the unit and the init script)."""
+    if not value or ".." in value.split("/") or value.startswith("/") or CONTROL_RE.search(
+        value
+    ) or any(c in value for c in "{}"):
+        raise ValidationError("Name the skill's folder (e.g. memory_game), without .. or "
+                              "a leading /.", code="source")
 
 
 def validate_duckdns_domains(value: str) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
+from .rules import DUCKDNS_DOMAIN_RE, DUCKDNS_TOKEN_RE
 from .snapshot import Catalogue, RenderedFile
 
 CURL = "/usr/bin/curl"
-_DOMAIN_RE = re.compile(r"^[a-z0-9-]+$")
-_TOKEN_RE = re.compile(r"^[0-9a-fA-F-]+$")
 _URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._/-]*)?$")
 # cron takes % as a newline and the line is run by sh: paths must be plain.
 _PATH_RE = re.compile(r"^/[A-Za-z0-9._/+@-]*$")
@@ -39,7 +38,7 @@ def duckdns_domains(cat: Catalogue) -> list[str]:
     names = []
     for domain in cat.host.duckdns_domains:
         name = domain.removesuffix(".duckdns.org")
-        if not _DOMAIN_RE.match(name):
+        if not DUCKDNS_DOMAIN_RE.match(name):
             raise ValueError(f"{domain!r} is not a DuckDNS subdomain (a-z, 0-9, -)")
         names.append(name)
     return names
@@ -48,7 +47,7 @@ def duckdns_domains(cat: Catalogue) -> list[str]:
 def render_curl_config(cat: Catalogue) -> RenderedFile:
     host = cat.host
     names = duckdns_domains(cat)
-    if not _TOKEN_RE.match(host.duckdns_token):
+    if not DUCKDNS_TOKEN_RE.match(host.duckdns_token):
         raise ValueError("the DuckDNS token must be hexadecimal digits and hyphens")
     if not _URL_RE.match(host.duckdns_url):
         raise ValueError(f"{host.duckdns_url!r} is not a plain https:// URL")

@@ -13,13 +13,13 @@ import re
 
 from skills.runtime.verifier import cache_file_name
 
+from .rules import ENV_NAME_RE, is_one_line
 from .snapshot import Catalogue, RenderedFile, SkillSpec
 
 # The URL the test console signs with; its chain is seeded into the skills' caches so the
 # verifier never needs to fetch it (the console's CA is not Amazon's).
 CONSOLE_CERT_URL = "https://s3.amazonaws.com/echo.api/appliance-test-console.pem"
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHELL_UNSAFE = re.compile(r"[$`\\\"]")
 _HEADER = "# Rendered by the appliance admin. Do not edit: changes are overwritten."
 
@@ -51,7 +51,7 @@ def console_ca_path(cat: Catalogue) -> str:
 
 def quote_env_value(name: str, value: str) -> str:
     """``value`` double-quoted and escaped for systemd's EnvironmentFile and the runtime."""
-    if any(ch in value for ch in "\n\r\x00"):
+    if not is_one_line(value):
         raise ValueError(f"{name}: environment values must be one line")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -60,7 +60,7 @@ def _env_file(comment: str, pairs: list[tuple[str, str]]) -> str:
     seen: set[str] = set()
     lines = [_HEADER, f"# {comment}"]
     for name, value in pairs:
-        if not _NAME_RE.match(name):
+        if not ENV_NAME_RE.match(name):
             raise ValueError(f"{name!r} is not an environment variable name")
         if name in seen:
             # Two values for one name: which one wins would depend on the reader.
