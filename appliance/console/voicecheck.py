@@ -25,9 +25,9 @@ from django.urls import reverse
 from skills.voice import AVSClient, Tokens, TokenStore, VoiceError
 from skills.voice.audio import AudioFormatError
 
-from ..catalogue.models import Skill
+from ..catalogue.models import HostSettings, Skill
 from ..deploy.client import HelperError
-from . import services, skillfiles
+from . import services, skillfiles, voicehint
 from .permissions import TEST_CONSOLE, VIEW_SKILL, staff_with
 
 LOG_WAIT = 8.0  # seconds to wait for the skill's log line after Alexa answered
@@ -88,9 +88,10 @@ def run_check(skill: Skill) -> dict:
     result = {"ok": False, "link": "", "message": "", "asked": f"open {name}", "caption": "",
               "audio": False, "request": None}
     store = token_store()
+    where = voicehint.reach(skill, HostSettings.load())
     if not store.exists():
-        result.update(link="avs", message="AVS is not linked: run `python -m skills avs login` "
-                      f"as the admin's user (token store {store.path}).")
+        result.update(link="avs", message="AVS is not linked: on the host, run "
+                      f"{voicehint.login_command(store.path)}")
         return result
     started = dt.datetime.now(dt.UTC)
     with tempfile.TemporaryDirectory(prefix="voicecheck-") as tmp:
@@ -124,7 +125,7 @@ def run_check(skill: Skill) -> dict:
     if launch:
         result.update(ok=True, request=launch, message=f"Alexa opened {name}, and the skill "
                       f"logged a verified LaunchRequest ({launch['request_id'] or 'no id'}) "
-                      f"at {launch['time']}: Alexa → DuckDNS → Caddy → skill all work.")
+                      f"at {launch['time']}: {where['way']} all work.")
     elif refused:
         result.update(link="verification", message="A request reached the skill after the ask "
                       f"but its verification refused it: {refused['message']}. Check the "
@@ -137,8 +138,7 @@ def run_check(skill: Skill) -> dict:
     else:
         result.update(link="skill", message=f"Alexa answered “{said}”, but no request reached "
                       "the skill's log within "
-                      f"{LOG_WAIT:.0f} s: the skill never received it. Check the DuckDNS name, "
-                      "the router's port forward to Caddy, and that Caddy serves the skill.")
+                      f"{LOG_WAIT:.0f} s: the skill never received it. {where['hint']}")
     return result
 
 
@@ -152,6 +152,8 @@ def voice_check(request, slug):
         "skill": skill,
         "linked": token_store().exists(),
         "invocation": invocation_name(skill),
+        "login_command": voicehint.login_command(token_store().path),
+        "reach": voicehint.reach(skill, HostSettings.load()),
         "result": result,
         "audio_url": (reverse("console:voice_check_audio", args=[skill.slug])
                       + f"?t={int(time.time())}") if result and result["audio"] else "",
