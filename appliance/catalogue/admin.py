@@ -45,7 +45,25 @@ def state_badge(state: str):
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin):
+class SaveAndApply:
+    """"Save and apply": the save's own confirmation comes first, then the apply's outcome."""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self._apply_if_asked(request, obj)
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self._apply_if_asked(request, obj)
+        return response
+
+    def _apply_if_asked(self, request, obj):
+        if "_apply" in request.POST:
+            applying.apply_now(request, f"saved {getattr(obj, 'slug', None) or obj}")
+
+
+class SkillAdmin(SaveAndApply, admin.ModelAdmin):
     form = SkillForm
     list_display = ["slug", "name", "enabled", "port", "url_link", "state"]
     list_display_links = ["slug", "name"]
@@ -138,18 +156,6 @@ class SkillAdmin(admin.ModelAdmin):
                                 ((reverse(name, args=[skill.slug]), label)
                                  for name, label in links))
 
-    def response_add(self, request, obj, post_url_continue=None):
-        self._apply_if_asked(request, obj)
-        return super().response_add(request, obj, post_url_continue)
-
-    def response_change(self, request, obj):
-        self._apply_if_asked(request, obj)
-        return super().response_change(request, obj)
-
-    def _apply_if_asked(self, request, skill):
-        if "_apply" in request.POST:
-            applying.apply_now(request, f"saved {skill.slug}")
-
     # --- actions ----------------------------------------------------------------------------
 
     def _set_enabled(self, request, queryset, enabled: bool):
@@ -190,7 +196,7 @@ class SkillAdmin(admin.ModelAdmin):
 
 
 @admin.register(HostSettings)
-class HostSettingsAdmin(admin.ModelAdmin):
+class HostSettingsAdmin(SaveAndApply, admin.ModelAdmin):
     """One row: the list leads straight to it, and it cannot be added twice or deleted."""
 
     form = HostSettingsForm
@@ -229,7 +235,7 @@ class RevisionAdmin(admin.ModelAdmin):
     search_fields = ["reason", "messages"]
     # Never ``files`` nor ``catalogue``: they hold the skills' secrets.
     fields = ["number", "created", "created_by", "outcome", "reason", "restored_from",
-              "messages_text", "diff_lines"]
+              "messages_text", "timings", "diff_lines"]
     readonly_fields = fields
     change_form_template = "console/revision_change_form.html"
     change_list_template = "console/change_list_apply.html"
@@ -257,7 +263,14 @@ class RevisionAdmin(admin.ModelAdmin):
 
     @admin.display(description="messages")
     def messages_text(self, revision):
-        return format_html('<pre class="diff">{}</pre>', revision.messages or "—")
+        notes, _ = applying.split_timings(revision.messages)
+        return format_html('<pre class="diff">{}</pre>', notes or "—")
+
+    @admin.display(description="timings")
+    def timings(self, revision):
+        # Kept apart from the messages: figures for whoever tunes the apply, not its outcome.
+        _, figures = applying.split_timings(revision.messages)
+        return figures or "—"
 
     @admin.display(description="diff to the previous revision")
     def diff_lines(self, revision):

@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import construct_instance
+from django.utils.html import escape
 
 from . import conflicts, interaction, ports, validators
 from .models import HostSettings, Skill
@@ -187,7 +188,7 @@ def validate_templates(text: str) -> dict:
 
 class HostSettingsForm(forms.ModelForm):
     duckdns_token = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        label="DuckDNS token", required=False, widget=forms.PasswordInput(render_value=False),
         help_text="Write-only: leave empty to keep the saved token.")
 
     class Meta:
@@ -196,6 +197,13 @@ class HostSettingsForm(forms.ModelForm):
                   "init_flavour", "duckdns_domains", "duckdns_token", "admin_port",
                   "port_range_start", "port_range_end", "reserved_ports",
                   "test_console_default"]
+        labels = {"duckdns_domains": "DuckDNS domains", "acme_email": "ACME e-mail"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin shows help texts as HTML; these are plain text ("<skill>.<domain>").
+        for field in self.fields.values():
+            field.help_text = escape(field.help_text)
 
     def clean_duckdns_token(self):
         token = (self.cleaned_data.get("duckdns_token") or "").strip()

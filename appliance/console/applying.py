@@ -15,6 +15,7 @@ from ..deploy.client import HelperError
 log = logging.getLogger("appliance.console")
 
 BUSY = "Another apply is running; nothing was changed. Try again when it has finished."
+TIMINGS = "timings:"  # how deploy.apply's _finish starts the figures' line
 
 
 def _summary(text: str, limit: int = 400) -> str:
@@ -22,12 +23,25 @@ def _summary(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
+def split_timings(text: str) -> tuple[str, str]:
+    """(the revision's messages, its "timings: …" figures): the apply writes both into one
+    text; the operator's messages leave the figures out, the revision page shows them apart."""
+    notes, figures = [], ""
+    for line in (text or "").splitlines():
+        if line.startswith(TIMINGS):
+            figures = line.removeprefix(TIMINGS).strip()
+        else:
+            notes.append(line)
+    return "\n".join(notes).strip(), figures
+
+
 def report(request, revision: Revision) -> None:
     link = reverse("admin:catalogue_revision_change", args=[revision.pk])
     if revision.outcome == Revision.FAILED:
+        notes, _ = split_timings(revision.messages)
         messages.error(request, format_html(
             'Revision {} failed; the previous configuration keeps serving. {} '
-            '<a href="{}">Details</a>', revision.number, _summary(revision.messages), link))
+            '<a href="{}">Details</a>', revision.number, _summary(notes), link))
     else:
         messages.success(request, format_html(
             'Revision {} is {}. <a href="{}">Details</a>', revision.number,

@@ -70,7 +70,7 @@ def served_certificate(fqdn: str, port: int, timeout: float = HANDSHAKE_TIMEOUT)
                 context.wrap_socket(raw, server_hostname=fqdn) as tls:
             der = tls.getpeercert(binary_form=True)
     except (OSError, ssl.SSLError) as exc:
-        return {"state": "none", "error": _reason(exc)}
+        return {"state": "none", "error": _reason(exc), "detail": str(exc)}
     if not der:
         return {"state": "none", "error": "no certificate served"}
     cert = x509.load_der_x509_certificate(der)
@@ -79,12 +79,24 @@ def served_certificate(fqdn: str, port: int, timeout: float = HANDSHAKE_TIMEOUT)
     return {"state": state, "issuer": _name(cert.issuer), "not_after": expires, "error": ""}
 
 
+# OpenSSL's words for "the server has no certificate for this name": Caddy answers a name it
+# has no site (or no certificate yet) for with an alert, and that is what the operator sees.
+NO_SITE_ALERTS = ("TLSV1_ALERT_INTERNAL_ERROR", "TLSV1_UNRECOGNIZED_NAME",
+                  "SSLV3_ALERT_HANDSHAKE_FAILURE", "TLSV1_ALERT_ACCESS_DENIED")
+
+
 def _reason(exc: Exception) -> str:
+    """Why no certificate was seen, in words."""
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "no answer (timed out)"
+        return "Caddy did not answer (timed out)"
     if isinstance(exc, ConnectionRefusedError):
-        return "nothing listens there"
-    return getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        return "Caddy is not listening: is it running?"
+    reason = getattr(exc, "reason", None)
+    if reason in NO_SITE_ALERTS:
+        return "Caddy has none for this name: not applied yet, or still being issued"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed ({reason or exc})"
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _certificate_key(fqdn: str, port: int) -> str:
