@@ -44,7 +44,6 @@ def state_badge(state: str):
     return format_html('<span class="state state-{}">{}</span>', state, state)
 
 
-@admin.register(Skill)
 class SaveAndApply:
     """"Save and apply": the save's own confirmation comes first, then the apply's outcome."""
 
@@ -63,6 +62,7 @@ class SaveAndApply:
             applying.apply_now(request, f"saved {getattr(obj, 'slug', None) or obj}")
 
 
+@admin.register(Skill)
 class SkillAdmin(SaveAndApply, admin.ModelAdmin):
     form = SkillForm
     list_display = ["slug", "name", "enabled", "port", "url_link", "state"]
