@@ -1,5 +1,10 @@
 """Alexa's signing certificate chains: fetched, validated once, cached by URL in memory and on disk.
 
+The caller passes the URL's canonical form (``verifier.check_cert_chain_url``), so spellings of
+one URL share an entry. Both caches are bounded (the oldest entry or file goes first), and
+network fetches for URLs in neither are rate-limited: a flood of forged requests naming new
+URLs costs a few fetches a minute, never one each.
+
 A request path that parses PEM or touches the disk cannot stay within Alexa's latency budget, so
 a validated chain is reduced to the leaf's public key and validity window. Validation itself
 (``x509chain.py``, with ``cryptography``) runs in a short-lived child process unless this process
@@ -33,6 +38,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("skills.runtime.verifier")
 
 _FETCH_ERROR = "could not fetch the signing certificate chain"
+# Amazon signs with one chain at a time and rotates it rarely; these leave ample room for that
+# and for the admin's seeded test-console chain.
+MAX_ENTRIES = 16  # validated chains kept in memory
+MAX_FILES = 16  # chain files kept in the disk cache
+FETCHES_PER_MINUTE = 10  # network fetches of URLs in neither cache
 _CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "x509chain.py")
 
 
@@ -71,6 +81,27 @@ def load_public_key(spki_der: bytes):
     if openssl.available():
         return openssl.RSAPublicKey(spki_der)
     return _CryptographyKey(spki_der)
+
+
+class TokenBucket:
+    """At most ``rate`` takes a minute on average, ``rate`` at once after a quiet minute."""
+
+    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic):
+        self.rate = rate
+        self.clock = clock
+        self._tokens = float(rate)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self.clock()
+            self._tokens = min(float(self.rate), self._tokens + (now - self._at) * self.rate / 60)
+            self._at = now
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +189,21 @@ class CertChainStore:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         validation: str = "auto",
+        max_entries: int = MAX_ENTRIES,
+        max_files: int = MAX_FILES,
+        fetches_per_minute: int = FETCHES_PER_MINUTE,
     ) -> None:
         self.cache_dir = cache_dir
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.session = session
         self.clock = clock
+        self.max_entries = max_entries
+        self.max_files = max_files
+        self.fetches = TokenBucket(fetches_per_minute)
         self._validate = _validator(validation, ca_bundle, extra_ca_bundle)
-        self._entries: dict[str, _Entry] = {}
-        self._lock = threading.Lock()  # guards _url_locks
+        self._entries: dict[str, _Entry] = {}  # insertion order: the first is the oldest
+        self._lock = threading.Lock()  # guards _url_locks and changes to _entries
         self._url_locks: dict[str, list[Any]] = {}  # url -> [Lock, number of users]
 
     def public_key(self, url: str):
@@ -181,13 +218,20 @@ class CertChainStore:
             if entry is not None and entry.not_before <= now <= entry.not_after:
                 return entry.key
             # Expired (or not yet valid) in memory: forget it, the file may have been replaced.
-            self._entries.pop(url, None)
+            with self._lock:
+                self._entries.pop(url, None)
             entry = self._load_from_disk(url, now)
             if entry is None:
+                if not self.fetches.take():
+                    raise VerificationError(f"{_FETCH_ERROR}: over {self.fetches.rate} new "
+                                            "certificate URLs a minute")
                 pem = self._fetch(url)
                 entry = self._entry(pem, now)
                 self._save_to_disk(url, pem)
-            self._entries[url] = entry
+            with self._lock:
+                self._entries[url] = entry
+                while len(self._entries) > self.max_entries:
+                    del self._entries[next(iter(self._entries))]
             return entry.key
 
     def _entry(self, pem: bytes, now: float) -> _Entry:
@@ -256,6 +300,7 @@ class CertChainStore:
                 fh.write(pem)
             os.replace(tmp, path)
             tmp = None
+            self._prune_disk(keep=path)
         except OSError as exc:
             # The chain is valid and in memory; a read-only cache must not fail the request.
             log.warning("could not cache the certificate chain in %s: %s", self.cache_dir, exc)
@@ -263,6 +308,19 @@ class CertChainStore:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.remove(tmp)
+
+    def _prune_disk(self, keep: str) -> None:
+        """Remove the oldest chain files beyond ``max_files`` (never the one just written)."""
+        files = []
+        with os.scandir(self.cache_dir) as listing:
+            for entry in listing:
+                if entry.name.endswith(".pem") and entry.path != keep:
+                    with contextlib.suppress(OSError):  # removed meanwhile by another thread
+                        files.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+        files.sort()
+        for _, path in files[:max(0, len(files) + 1 - self.max_files)]:
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
     def _fetch(self, url: str) -> bytes:
         import requests  # deferred: importing requests costs ~100 ms and a hit never needs it

@@ -18,12 +18,12 @@ from . import convert as converters
 from .config import Settings
 from .models import _Response, statement
 from .objects import AlexaObject, parse
+from .requestlog import REFUSED, log_request
 from .state import RequestState, current_state, reset_state, set_state
 from .templates import YamlTemplateLoader
 from .verifier import CertChainStore, RequestVerifier, VerificationError, check_application_id
 
 log = logging.getLogger("skills.runtime")
-request_log = logging.getLogger("skills.runtime.requests")
 
 SORRY = "Sorry, something went wrong. Please try again later."
 CANNOT_HELP = "Sorry, I can't help with that."
@@ -183,23 +183,26 @@ class Ask:
     def _flask_view_func(self, *args, **kwargs) -> Response:
         started = time.perf_counter()
         ext: _Extension = current_app.extensions["skills.runtime"]
+        payload = None
         try:
             body = self._read_body(ext.settings.max_request_bytes)
+            if ext.settings.verify_requests:
+                # The signature before anything reads the body: an unsigned body is not parsed.
+                ext.verifier.check_signature(http_request.headers, body)
             payload = _parse(body)
             if ext.settings.verify_requests:
                 check_time = not current_app.debug or ext.settings.verify_timestamp_debug
-                ext.verifier.verify(http_request.headers, body, payload,
-                                    timestamps=check_time)
+                ext.verifier.check_payload(payload, timestamps=check_time)
             elif ext.settings.application_ids:
                 # A configured skill ID still holds without signatures, as in run_aws_lambda.
                 check_application_id(payload, ext.settings.application_ids)
         except (BadRequest, VerificationError) as exc:
-            request_log.warning("request refused: %s (%.1f ms)", exc,
-                                (time.perf_counter() - started) * 1000)
+            log_request(payload, REFUSED, _ms(started), str(exc))
             return _refused()
         except Exception:
             # A request we cannot even check is refused; the traceback stays in the log.
             log.exception("request refused: verification failed unexpectedly")
+            log_request(payload, REFUSED, _ms(started), "verification failed unexpectedly")
             return _refused()
         envelope, outcome = self.handle(payload, ext.settings)
         if isinstance(envelope, dict):
@@ -210,9 +213,9 @@ class Ask:
                 log.exception("response to %s is not JSON", _describe(payload.request))
                 body, outcome = json.dumps(
                     {"version": "1.0", "response": statement(SORRY).response_body()}), "error"
-            _log_request(payload, outcome, started)
+            log_request(payload, outcome, _ms(started))
             return Response(body, mimetype="application/json")
-        _log_request(payload, outcome, started)
+        log_request(payload, outcome, _ms(started))
         return envelope
 
     def _read_body(self, limit: int) -> bytes:
@@ -309,7 +312,7 @@ class Ask:
                 check_application_id(event, ext.settings.application_ids)
             started = time.perf_counter()
             envelope, outcome = self.handle(event, ext.settings)
-            _log_request(event, outcome, started)
+            log_request(event, outcome, _ms(started))
             if isinstance(envelope, Response):
                 return envelope.get_json()
             return envelope
@@ -330,6 +333,8 @@ def _parse(body: bytes) -> dict:
         payload = parse(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is JSON nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadRequest("body is not a JSON object")
     request = payload.get("request")
@@ -387,9 +392,5 @@ def _describe(request) -> str:
     return f"{request.type} {intent}" if intent else str(request.type)
 
 
-def _log_request(payload: dict, outcome: str, started: float) -> None:
-    request = payload.get("request") or {}
-    intent = (request.get("intent") or {}).get("name", "-")
-    request_log.info("request_id=%s type=%s intent=%s outcome=%s latency_ms=%.1f",
-                     request.get("requestId", "-"), request.get("type"), intent, outcome,
-                     (time.perf_counter() - started) * 1000)
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from skills.runtime.requestlog import parse_request
 from skills.runtime.testing import CERT_URL, SkillClient, builders
 from skills.runtime.testing.process import SkillProcess
 
@@ -197,4 +198,6 @@ def test_it_refuses_an_oversized_body(alexa_http, alexa_pki):
 def test_it_logs_why_it_refused(memory_game, alexa_http, alexa_pki):
     body = _launch_body(alexa_http)
     alexa_http.post(body, {})
-    assert "request refused: SignatureCertChainUrl header is missing" in memory_game.logs()
+    rows = [parse_request(line) for line in memory_game.logs().splitlines()]
+    refused = [row for row in rows if row and row["outcome"] == "refused"]
+    assert refused[-1]["reason"] == "SignatureCertChainUrl header is missing"

@@ -1,28 +1,23 @@
 """Request verification as Amazon's certification tests it, against a throwaway PKI.
 
-Chains are fetched over real HTTPS from a local server posing as s3.amazonaws.com (its own
-certificate comes from a second test CA), so the fetch, redirect, size and timeout rules are
-exercised through requests/urllib3 rather than a fake.
+Chains are fetched over real HTTPS from a local server posing as s3.amazonaws.com
+(``fake_s3.py``), so the fetch, redirect, size and timeout rules are exercised through
+requests/urllib3 rather than a fake.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import os
-import ssl
 import stat
-import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from requests.adapters import HTTPAdapter
 from werkzeug.datastructures import Headers
 
 from skills.runtime.testing.certs import CERT_URL, TestPKI
@@ -35,6 +30,8 @@ from skills.runtime.verifier import (
     check_cert_chain_url,
     check_timestamp,
 )
+
+from .fake_s3 import local_session, running_s3
 
 pytestmark = pytest.mark.unit
 
@@ -108,106 +105,10 @@ def make_request(now: float, **request) -> tuple[bytes, dict]:
     return body, json.loads(body)
 
 
-class FakeS3:
-    """Routes of a local HTTPS server: path -> (status, headers, body), or a special action."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.release = threading.Event()  # frees stalled handlers at teardown
-        self.counter = 0
-
-    def serve(self, body: bytes, status: int = 200, headers: dict | None = None) -> str:
-        with self.lock:
-            self.counter += 1
-            path = f"/echo.api/test-{self.counter}.pem"
-        self.routes[path] = (status, headers or {}, body)
-        return f"https://s3.amazonaws.com{path}"
-
-
-def make_handler(s3: FakeS3):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            with s3.lock:
-                s3.hits[self.path] += 1
-            status, headers, body = s3.routes.get(self.path, (404, {}, b"no such key"))
-            headers = dict(headers)  # the X- controls below are popped from a copy
-            if headers.pop("X-Stall", None):
-                s3.release.wait(10)
-            if headers.pop("X-Delay", None):
-                s3.release.wait(0.3)
-            self.send_response(status)
-            unsized = headers.pop("X-Unsized", None)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            if not unsized:  # HTTP/1.0 without a length: the body ends when the socket closes
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    return Handler
-
-
-class LocalS3Adapter(HTTPAdapter):
-    """Sends https://s3.amazonaws.com/... to the local server, still checking its certificate."""
-
-    def __init__(self, port: int, ca_file: str) -> None:
-        self.port = port
-        self.ca_file = ca_file
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        # SNI and the hostname check use the real name, not 127.0.0.1.
-        kwargs["server_hostname"] = "s3.amazonaws.com"
-        super().init_poolmanager(*args, **kwargs)
-
-    def send(self, request, **kwargs):
-        parts = urlsplit(request.url)
-        request.headers["Host"] = parts.netloc
-        request.url = urlunsplit(parts._replace(netloc=f"127.0.0.1:{self.port}"))
-        kwargs["verify"] = self.ca_file
-        return super().send(request, **kwargs)
-
-
-def local_session(port: int, ca_file: str) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # an environment proxy would be chosen for the real host name
-    session.mount("https://", LocalS3Adapter(port, ca_file))
-    return session
-
-
 @pytest.fixture(scope="module")
-def s3(pki, tmp_path_factory):
-    """A real HTTPS server presenting a certificate for s3.amazonaws.com from its own test CA."""
-    server_pki = TestPKI()
-    chain, key = server_pki.make_chain(san="s3.amazonaws.com")
-    directory = tmp_path_factory.mktemp("s3")
-    (directory / "server.pem").write_bytes(chain)
-    (directory / "server.key").write_bytes(server_pki.key_pem(key))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(directory / "server.pem", directory / "server.key")
-
-    fake = FakeS3()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
-    server.daemon_threads = True
-    server.block_on_close = False
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    session = local_session(
-        server.server_address[1], server_pki.write_ca_bundle(directory / "ca.pem")
-    )
-    fake.session, fake.port, fake.dir = session, server.server_address[1], directory
-    yield fake
-    fake.release.set()
-    server.shutdown()
-    server.server_close()
-    session.close()
+def s3(tmp_path_factory):
+    with running_s3(tmp_path_factory.mktemp("s3")) as fake:
+        yield fake
 
 
 @pytest.fixture
