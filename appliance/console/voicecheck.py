@@ -22,6 +22,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from skills.runtime.requestlog import REFUSED
 from skills.voice import AVSClient, Tokens, TokenStore, VoiceError
 from skills.voice.audio import AudioFormatError
 
@@ -74,11 +75,13 @@ def _after(skill: Skill, started: dt.datetime) -> tuple[dict | None, dict | None
         when = _when(row)
         if when is None or when < started - CLOCK_SLACK:
             continue
-        request = row["request"]
-        if request and request["type"] == "LaunchRequest" and launch is None:
+        request = row["request"]  # parsed by the runtime's own skills.runtime.requestlog
+        if not request:
+            continue
+        if request["outcome"] == REFUSED:
+            refused = refused or dict(request, time=row["time"])
+        elif request["type"] == "LaunchRequest" and launch is None:
             launch = dict(request, time=row["time"])
-        elif "request refused" in row["message"] and refused is None:
-            refused = row
     return launch, refused
 
 
@@ -128,9 +131,9 @@ def run_check(skill: Skill) -> dict:
                       f"at {launch['time']}: {where['way']} all work.")
     elif refused:
         result.update(link="verification", message="A request reached the skill after the ask "
-                      f"but its verification refused it: {refused['message']}. Check the "
-                      "skill ID in the skill's settings and that request verification trusts "
-                      "Amazon's certificates.")
+                      f"but its verification refused it: {refused.get('reason') or 'no reason'}"
+                      ". Check the skill ID in the skill's settings and that request "
+                      "verification trusts Amazon's certificates.")
     elif any(phrase in said.lower() for phrase in NOT_OPENED):
         result.update(link="alexa", message=f"Alexa did not open the skill: it answered “{said}”"
                       f". Is the skill enabled for this Amazon account, and is its invocation "

@@ -1,20 +1,17 @@
-"""The runtime's request log lines: how one is recognised (shared with the console, so no
-Django here) and the helper's ``last-requests``, the newest one of each skill from one read."""
+"""The helper's ``last-requests``: the newest request line of each skill from one read. The
+lines are written and parsed by ``skills.runtime.requestlog`` only (no Django there either)."""
 
 from __future__ import annotations
 
 import json
-import re
+
+from skills.runtime.requestlog import parse_request
 
 from ..render.snapshot import Paths
 from .install import Failure, run_tool, tail
 from .policy import skill_of_unit
 from .services import _listdir, journal_entry, last_lines, log_line_entry, skill_unit_files
 
-# The runtime's request line: "request_id=… type=… intent=… outcome=… latency_ms=…".
-REQUEST_RE = re.compile(r"request_id=(?P<request_id>\S+) type=(?P<type>\S+) "
-                        r"intent=(?P<intent>\S+) outcome=(?P<outcome>\S+) "
-                        r"latency_ms=(?P<latency_ms>[0-9.]+)")
 # Per skill, the newest request among its last lines: as many as the logs page reads (what the
 # dashboard's one call per skill read); all skills' lines together are capped.
 LINES_PER_UNIT = 200
@@ -22,19 +19,6 @@ MAX_JOURNAL_LINES = 20000
 JOURNAL_TIMEOUT = 15
 # A skill writes its own log lines: its fields are clipped so the answer stays small.
 FIELD_MAX = 200
-
-
-def parse_request(message: str) -> dict | None:
-    """The runtime's request line as a dict, or None for any other line."""
-    match = REQUEST_RE.search(message or "")
-    if not match:
-        return None
-    row = match.groupdict()
-    row["latency_ms"] = float(row["latency_ms"])
-    for key in ("intent", "request_id"):
-        if row[key] in ("-", "None"):
-            row[key] = ""
-    return row
 
 
 def installed_units(paths: Paths, flavour: str) -> list[str]:
