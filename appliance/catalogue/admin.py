@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from ..console import applying, services
 from ..console.permissions import APPLY, CONTROL, ROLLBACK, TEST_CONSOLE
+from ..deploy.changes import record
 from .forms import HostSettingsForm, SkillForm
 from .models import HostSettings, Revision, Skill
 
@@ -162,6 +163,7 @@ class SkillAdmin(SaveAndApply, admin.ModelAdmin):
         slugs = ", ".join(queryset.values_list("slug", flat=True))
         queryset.update(enabled=enabled)
         verb = "Enabled" if enabled else "Disabled"
+        record(f"{verb.lower()} {slugs}", request.user)  # update() leaves no admin log entry
         self.message_user(request, f"{verb} {slugs}. Apply to put the change live.",
                           messages.SUCCESS)
 

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..catalogue.models import HostSettings, Skill
+from ..deploy.changes import record
 from . import applying, package, skillfiles
 from .forms import InteractionModelForm, PackageForm, TemplatesForm
 from .permissions import CHANGE_SKILL, VIEW_SKILL, editor_post, staff_with
@@ -23,6 +24,7 @@ def _context(request, skill: Skill, title: str, **extra) -> dict:
 
 
 def _saved(request, skill: Skill, what: str) -> None:
+    record(f"changed the {what} of skill {skill.slug}", request.user)
     if "apply" in request.POST:
         messages.success(request, f"Saved the {what} of {skill.slug}; applying.")
         applying.apply_now(request, f"{what} of {skill.slug}")
@@ -90,6 +92,7 @@ def package_import(request, slug):
         skill.save(update_fields=fields)
         what = "interaction model and templates" if "templates" in fields else \
             "interaction model"
+        record(f"imported the {what} of skill {skill.slug}", request.user)
         messages.success(request, f"Imported the {what} of {skill.slug} from the package. "
                          "Apply to put it live.")
         return redirect("console:model", slug=skill.slug)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import editors, logs, testconsole, views, voicecheck
+from . import editors, logs, revert, testconsole, views, voicecheck
 
 app_name = "console"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("_health", views.health, name="health"),
     path("", views.dashboard, name="dashboard"),
     path("apply/", views.apply, name="apply"),
+    path("revert/", revert.revert, name="revert"),
     path("skills/<slug:slug>/templates/", editors.templates_editor, name="templates"),
     path("skills/<slug:slug>/model/", editors.model_editor, name="model"),
     path("skills/<slug:slug>/package/", editors.package_import, name="package_import"),

@@ -11,6 +11,8 @@ import os
 from django.core.management.base import CommandError
 from django.forms import model_to_dict
 
+from appliance.deploy.changes import record
+
 
 def form_errors(form) -> str:
     parts = []
@@ -32,6 +34,12 @@ def save_form(form, command, what: str) -> None:
     after = model_to_dict(obj)
     verdict = "unchanged" if before == after else "changed"
     command.stdout.write(f"{verdict}: {what}")
+    if before is None:
+        record(f"added {what}")
+    elif before != after:
+        # Names only: a changed secret's value is never written down.
+        fields = sorted(name for name in after if before.get(name) != after[name])
+        record(f"changed {what}: {', '.join(fields)}")
 
 
 def secret_from_env(name: str) -> str:

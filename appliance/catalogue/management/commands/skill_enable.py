@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from appliance.catalogue.models import Skill
+from appliance.deploy.changes import record
 
 
 class Command(BaseCommand):
@@ -19,5 +20,6 @@ class Command(BaseCommand):
         if changed:
             skill.enabled = wanted
             skill.save(update_fields=["enabled", "updated"])
+            record(f"{'enabled' if wanted else 'disabled'} skill {slug}")
         self.stdout.write(f"{'changed' if changed else 'unchanged'}: skill {slug} "
                           f"{'enabled' if wanted else 'disabled'}")

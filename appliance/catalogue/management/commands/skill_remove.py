@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from appliance.catalogue.models import Skill
+from appliance.deploy.changes import record
 
 
 class Command(BaseCommand):
@@ -11,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, slug, **options):
         deleted, _ = Skill.objects.filter(slug=slug).delete()
+        if deleted:
+            record(f"removed skill {slug}")
         self.stdout.write(f"{'changed' if deleted else 'unchanged'}: skill {slug}")
