@@ -48,6 +48,17 @@ def state_badge(state: str):
 class SaveAndApply:
     """"Save and apply": the save's own confirmation comes first, then the apply's outcome."""
 
+    # Also what an action's ``permissions=["apply"]`` asks.
+    def has_apply_permission(self, request):
+        return request.user.has_perm(APPLY)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Refused before the save: "Save and apply" without the apply is not what was asked.
+        if request.method == "POST" and "_apply" in request.POST and \
+                not self.has_apply_permission(request):
+            raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def response_add(self, request, obj, post_url_continue=None):
         response = super().response_add(request, obj, post_url_continue)
         self._apply_if_asked(request, obj)
@@ -77,10 +88,7 @@ class SkillAdmin(SaveAndApply, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return SkillChangeList
 
-    # ``allowed_permissions = ("apply",)`` etc. of the actions ask these.
-    def has_apply_permission(self, request):
-        return request.user.has_perm(APPLY)
-
+    # What the start, stop and restart actions' ``permissions=["control"]`` asks.
     def has_control_permission(self, request):
         return request.user.has_perm(CONTROL)
 
@@ -91,13 +99,6 @@ class SkillAdmin(SaveAndApply, admin.ModelAdmin):
             if any(name not in allowed for name in request.POST.getlist("action") if name):
                 raise PermissionDenied
         return super().changelist_view(request, extra_context)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Refused before the save: "Save and apply" without the apply is not what was asked.
-        if request.method == "POST" and "_apply" in request.POST and \
-                not self.has_apply_permission(request):
-            raise PermissionDenied
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
         skill = super().get_object(request, object_id, from_field)

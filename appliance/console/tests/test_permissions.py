@@ -152,6 +152,10 @@ CASES = {
         "admin:catalogue_hostsettings_change", args=[t.host.pk]),
         lambda t: {**HOST_FORM, "duckdns_domains": ""},
         lambda t: [HostSettings.load().domain == "example.duckdns.org"]),
+    "host_save_and_apply": Case((CHANGE_HOST, APPLY), "post", lambda t: reverse(
+        "admin:catalogue_hostsettings_change", args=[t.host.pk]),
+        lambda t: {**HOST_FORM, "duckdns_domains": "", "_apply": "Save and apply"},
+        lambda t: [HostSettings.load().domain == "example.duckdns.org", t.apply.called]),
 }
 
 
