@@ -109,5 +109,6 @@ def package_export(request, slug):
     skill = get_object_or_404(Skill, slug=slug)
     data = package.build_package(skill, HostSettings.load())
     response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = 'attachment; filename="skill-package.zip"'
+    # Named for the skill: several exports land in one downloads folder.
+    response["Content-Disposition"] = f'attachment; filename="{skill.slug}-skill-package.zip"'
     return response

@@ -19,7 +19,8 @@ class PackageExportTestCase(BaseTestCase):
     def export(self, slug="memory-game") -> zipfile.ZipFile:
         r = self.client.get(reverse("console:package_export", args=[slug]))
         self.assertEqual(r["Content-Type"], "application/zip")
-        self.assertEqual(r["Content-Disposition"], 'attachment; filename="skill-package.zip"')
+        self.assertEqual(r["Content-Disposition"],
+                         'attachment; filename="memory-game-skill-package.zip"')
         return zipfile.ZipFile(io.BytesIO(r.content))
 
     def endpoint(self, archive) -> dict:
