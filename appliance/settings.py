@@ -94,8 +94,9 @@ APPLIANCE_CONFIG_DIR = Path(os.getenv("APPLIANCE_CONFIG_DIR", APPLIANCE_ROOT / "
 APPLIANCE_LAYOUT = os.getenv("APPLIANCE_LAYOUT", "/etc/appliance/layout.json")
 # The Alexa Voice Service token store of the voice check (0600, the admin's: it refreshes).
 APPLIANCE_AVS_CONFIG = Path(os.getenv("APPLIANCE_AVS_CONFIG", APPLIANCE_DATA_DIR / "avs.json"))
-# How the admin reaches the root helper: "sudo" on a host, "direct" when already root (tests).
-APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "sudo,-n,/usr/local/sbin/appliance-helper")
+# How the admin reaches the root helper: its unix socket on a host, "direct" when already root
+# (tests).
+APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "socket,/run/appliance-helper.sock")
 
 DATABASES = {
     "default": dj_database_url.parse(

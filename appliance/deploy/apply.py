@@ -1,6 +1,7 @@
 """Apply the catalogue: render, validate, install, restart what changed, reload, check, keep.
 
-    snapshot → render → diff → revision (pending) → staging → helper install (validates first)
+    snapshot → render → diff → revision (pending) → helper install (renders the same catalogue
+    itself and validates it first)
     → daemon-reload → restart changed skills, stop disabled ones → graceful Caddy reload
     → health check through Caddy → applied; or restore the previous files → failed, with why.
 
@@ -15,7 +16,6 @@ import getpass
 import json
 import logging
 import os
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,8 +27,8 @@ from django.utils import timezone
 from ..catalogue.models import Revision
 from ..catalogue.snapshot import build_catalogue
 from ..render import Catalogue, render_all
-from . import batch, health, revisions
-from .client import HelperError, layout, run_helper
+from . import batch, health, revisions, wire
+from .client import DEFAULT_TIMEOUT, HelperError, layout, run_helper
 
 log = logging.getLogger("appliance.deploy")
 
@@ -163,13 +163,11 @@ class Apply:
 
         step = time.monotonic()
         try:
-            installed = run_helper("install",
-                                   revisions.write_staging(self.paths.data_dir, number, files))
-        except (HelperError, OSError) as exc:
-            return self._finish(Revision.FAILED, [f"Nothing was installed: {exc}"], started)
-        finally:
-            # The helper has read what it needs; secrets do not stay lying around.
-            shutil.rmtree(f"{self.paths.data_dir}/staging/{number}", ignore_errors=True)
+            installed = run_helper("install", str(number), payload={
+                "catalogue": wire.to_wire(cat), "catalogue_id": revisions.catalogue_id()})
+        except HelperError as exc:
+            return self._finish(Revision.FAILED, self._not_installed(number, exc, previous),
+                                started)
         self._timed("install", step)
         self.messages.append(installed["message"])
         self.messages.extend(installed.get("notes", []))
@@ -189,6 +187,22 @@ class Apply:
             Revision.objects.filter(outcome=Revision.APPLIED).exclude(pk=self.revision.pk) \
                 .update(outcome=Revision.SUPERSEDED)
         return self._finish(Revision.APPLIED, self.messages, started)
+
+    def _not_installed(self, number: int, exc: HelperError, previous) -> list[str]:
+        """Why nothing is installed. A helper that did not answer in time may still have
+        finished: its state (read once any install has ended) says, and undoes it."""
+        if not exc.timed_out:
+            return [f"Nothing was installed: {exc}"]
+        try:
+            state = run_helper("state", timeout=DEFAULT_TIMEOUT)
+        except HelperError as again:
+            return [f"{exc}; whether it installed anything is unknown ({again}): look at the "
+                    "host before applying again"]
+        if state.get("revision") != number:
+            return [f"Nothing was installed: {exc}"]
+        self._roll_back(number, previous)
+        return [f"{exc}; it installed revision {number} after all, which was undone",
+                *self.messages]
 
     def _activate(self, cat: Catalogue, previous: Revision | None, files: dict,
                   installed: dict) -> None:

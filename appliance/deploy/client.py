@@ -1,11 +1,19 @@
-"""How the admin calls the root helper: ``sudo -n appliance-helper ARGS``, one JSON answer."""
+"""How the admin calls the root helper: one JSON request, one JSON answer.
+
+On a host the request goes to the helper's unix socket, which only root and the admin's user may
+open (systemd starts a helper for each connection, in its own unit: nothing of the admin's
+sandbox, and no setuid program, is involved). ``direct`` runs the helper as a child process
+instead: the tests, and an admin that already runs as root.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -13,19 +21,22 @@ from django.conf import settings
 from ..render.layout import DEFAULT_LAYOUT, load_layout
 
 DEFAULT_TIMEOUT = 180.0
+SOCKET = "/run/appliance-helper.sock"
 
 
 class HelperError(Exception):
     """The helper refused or failed; ``str()`` is its message, ``result`` its whole answer."""
 
-    def __init__(self, message: str, result: dict | None = None, returncode: int | None = None):
+    def __init__(self, message: str, result: dict | None = None, returncode: int | None = None,
+                 *, timed_out: bool = False):
         super().__init__(message)
         self.result = result or {}
         self.returncode = returncode
+        self.timed_out = timed_out
 
     @property
     def refused(self) -> bool:
-        return self.returncode == 2
+        return self.returncode == 2 or bool(self.result.get("refused"))
 
 
 def layout_file() -> str:
@@ -38,41 +49,71 @@ def layout():
     return load_layout(layout_file())
 
 
-def helper_command() -> tuple[list[str], dict | None]:
-    command = list(settings.APPLIANCE_HELPER)
-    if command == ["direct"]:
-        # Tests and a root-run admin: same code, current environment, the admin's layout.
-        env = {**os.environ, "APPLIANCE_LAYOUT": layout_file()}
-        env.pop("SUDO_USER", None)
-        env.pop("SUDO_UID", None)
-        return [sys.executable, "-m", "appliance.deploy.helper"], env
-    return command, None
-
-
-def run_helper(*args: str, timeout: float = DEFAULT_TIMEOUT, check: bool = True) -> dict:
-    """Run the helper with ``args``; its JSON answer, or HelperError when it is not ok."""
-    command, env = helper_command()
-    argv = [*command, *(str(arg) for arg in args)]
+def _direct(request: bytes, timeout: float) -> bytes:
+    env = {**os.environ, "APPLIANCE_LAYOUT": layout_file()}
     try:
-        done = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, check=False,
-                              cwd=Path(settings.BASE_DIR) if env is not None else "/")
+        done = subprocess.run([sys.executable, "-m", "appliance.deploy.helper", "--stdin"],
+                              input=request, capture_output=True, env=env, timeout=timeout,
+                              check=False, cwd=Path(settings.BASE_DIR))
     except subprocess.TimeoutExpired:
-        raise HelperError(f"the helper did not answer within {timeout:.0f} s "
-                          f"({' '.join(args[:2])})") from None
-    except OSError as exc:
-        raise HelperError(f"cannot run the helper {command[0]}: {exc.strerror}") from None
-    stdout = done.stdout.decode("utf-8", "replace").strip()
+        raise TimeoutError from None
+    if not done.stdout.strip():
+        detail = done.stderr.decode("utf-8", "replace").strip()[-800:] or "no output"
+        raise HelperError(f"the helper answered nothing (exit {done.returncode}): {detail}",
+                          returncode=done.returncode)
+    return done.stdout
+
+
+def _socket(path: str, request: bytes, timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        try:
+            conn.connect(path)
+        except OSError as exc:
+            raise HelperError(f"cannot reach the helper at {path}: {exc.strerror or exc}") \
+                from None
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            conn.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                chunk = conn.recv(65536)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                raise HelperError(f"the helper's connection broke: {exc.strerror or exc}") \
+                    from None
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def run_helper(*args: str, payload: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
+               check: bool = True) -> dict:
+    """Ask the helper for ``args`` (with ``payload``'s keys in the request); its JSON answer,
+    or HelperError when it is not ok."""
+    mode = list(settings.APPLIANCE_HELPER)
+    request = json.dumps({**(payload or {}), "args": [str(arg) for arg in args]}).encode()
     try:
-        result = json.loads(stdout.splitlines()[-1]) if stdout else None
+        if mode == ["direct"]:
+            raw = _direct(request, timeout)
+        else:
+            raw = _socket(mode[-1] if len(mode) > 1 else SOCKET, request, timeout)
+    except TimeoutError:
+        raise HelperError(f"the helper did not answer within {timeout:.0f} s "
+                          f"({' '.join(args[:2])})", timed_out=True) from None
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        result = json.loads(text.splitlines()[-1]) if text else None
     except ValueError:
         result = None
     if not isinstance(result, dict):
-        stderr = done.stderr.decode("utf-8", "replace").strip()
-        detail = (stderr or stdout or "no output")[-800:]
-        raise HelperError(f"the helper answered something that is not JSON "
-                          f"(exit {done.returncode}): {detail}", returncode=done.returncode)
-    if check and (done.returncode != 0 or not result.get("ok")):
-        raise HelperError(result.get("message") or f"the helper failed (exit {done.returncode})",
-                          result, done.returncode)
-    result.setdefault("returncode", done.returncode)
+        raise HelperError(f"the helper answered something that is not JSON: {text[-800:]}")
+    code = result.get("returncode")
+    if check and not result.get("ok"):
+        raise HelperError(result.get("message") or "the helper failed", result,
+                          2 if result.get("refused") else 1)
+    result.setdefault("returncode", code if code is not None else (0 if result.get("ok") else 1))
     return result

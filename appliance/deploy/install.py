@@ -1,30 +1,34 @@
-"""The helper's ``install`` and ``restore``: validate staged files, back up, install atomically.
+"""The helper's ``install`` and ``restore``: render, validate, back up, install atomically.
 
-Staged content is read once into memory (the caller may change its files at any time), checked
-against the manifest's sha256, validated with the real tools on a root-private copy, and only then
-written. Every replaced or removed file is first copied to ``<data_dir>/backups/<revision>/``.
+The caller sends a catalogue, never files: the helper renders them itself (``render_request``),
+validates them with the real tools on a root-private copy, and only then writes them. Every
+replaced or removed file is first copied to ``<data_dir>/backups/<revision>/``, which records the
+catalogue it was made for, so that a reset database never costs an older backup.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import grp
 import hashlib
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 
 from ..render.snapshot import Paths
-from . import fsutil, policy
+from . import fsutil, policy, wire
 from .policy import Refused
 
-MAX_ENTRIES = 2000
 CADDY_ACCOUNT = "caddy"  # Debian's caddy package runs Caddy as this user
 STATE = "helper-state.json"
+CATALOGUE_ID = re.compile(r"[0-9A-Za-z:.+_-]{1,64}")
 # Called with a path just before it is removed: stops the service that file defines.
 Retire = Callable[[str], "str | None"] | None
 
@@ -64,41 +68,36 @@ def tail(text: str, limit: int = 1500) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
-# --- reading the staging directory -------------------------------------------------------------
+# --- the files root installs: rendered here, from the caller's catalogue ----------------------
 
-def read_staging(argument: str, paths: Paths) -> tuple[int, list[dict], dict[str, bytes]]:
-    real, revision = policy.staging_revision(argument, paths)
+def bundled_skills() -> str:
+    """The folder of the skills shipped with the code the helper itself runs."""
+    import skills
+
+    return os.path.dirname(os.path.abspath(skills.__file__))
+
+
+def render_request(catalogue: object, paths: Paths,
+                   layout: dict) -> tuple[list[dict], dict[str, bytes]]:
+    """Every file the catalogue renders to, as (entries, contents). The caller sends data, never
+    files: root writes only what the renderers make of a catalogue that passed ``wire``."""
+    from ..render import render_all
+
+    cat = wire.from_wire(catalogue, paths, layout, bundled_skills())
     try:
-        stage_fd = fsutil.open_dir(real)
-    except OSError as exc:
-        raise Refused(f"cannot open the staging directory {argument}: {exc.strerror}") from None
-    try:
-        try:
-            manifest = json.loads(fsutil.read_beneath(stage_fd, "manifest.json"))
-        except (OSError, ValueError) as exc:
-            raise Refused(f"{real}/manifest.json is unreadable: {exc}") from None
-        if not isinstance(manifest, list) or len(manifest) > MAX_ENTRIES:
-            raise Refused("the manifest must be a list of entries")
-        entries, contents = [], {}
-        for raw in manifest:
-            entry = policy.check_entry(raw, paths)
-            path = entry["path"]
-            if path in contents:
-                raise Refused(f"{path} appears twice in the manifest")
-            try:
-                data = fsutil.read_beneath(stage_fd, "files" + path)
-            except OSError as exc:
-                raise Refused(f"{path}: the staged file is missing or unsafe "
-                              f"({exc.strerror or exc})") from None
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-                raise Refused(f"{path}: the staged file does not match its sha256")
-            if path == paths.sudoers:
-                policy.check_sudoers(data.decode("utf-8", "replace"), paths)
-            entries.append(entry)
-            contents[path] = data
-        return revision, entries, contents
-    finally:
-        os.close(stage_fd)
+        rendered = render_all(cat)
+    except ValueError as exc:
+        raise Refused(f"the catalogue cannot be rendered: {exc}") from None
+    entries, contents = [], {}
+    for item in rendered:
+        data = item.content.encode("utf-8")
+        # Checked again as if a caller had named them: a renderer bug cannot widen the list.
+        entries.append(policy.check_entry(
+            {"path": item.path, "mode": item.mode, "owner": item.owner, "group": item.group,
+             "sha256": hashlib.sha256(data).hexdigest(), "check": item.executable_check},
+            paths))
+        contents[item.path] = data
+    return entries, contents
 
 
 # --- validation with the real tools -----------------------------------------------------------
@@ -120,8 +119,6 @@ def validate(entries: list[dict], contents: dict[str, bytes], paths: Paths) -> l
             path, copy = entry["path"], copies[entry["path"]]
             if path == paths.caddyfile:
                 _validate_caddyfile(path, contents[path], paths)
-            elif path == paths.sudoers and shutil.which("visudo", path=SAFE_ENV["PATH"]):
-                _check(path, "visudo", ["visudo", "-cf", copy])
             elif entry["check"] == "sh":
                 _check(path, "sh -n", ["sh", "-n", copy])
             elif path.startswith(paths.systemd_dir + "/"):
@@ -230,17 +227,45 @@ def _backups_fd(paths: Paths, *, create: bool) -> int:
     return fd
 
 
-def _new_backup(paths: Paths, revision: int) -> int:
+def _new_backup(paths: Paths, revision: int, catalogue_id: str) -> int:
     backups_fd = _backups_fd(paths, create=True)
     try:
         name = str(revision)
-        # A revision number is installed once; a leftover (an interrupted run) is replaced.
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(name, dir_fd=backups_fd)
+        try:
+            made_by = json.loads(fsutil.read_beneath(backups_fd, f"{name}/manifest.json"))
+        except FileNotFoundError:
+            made_by = None
+        except (OSError, ValueError):
+            made_by = {}
+        if made_by is not None:
+            if made_by.get("catalogue") == catalogue_id:
+                # The same catalogue's revision again: a leftover of an interrupted run.
+                shutil.rmtree(name, dir_fd=backups_fd)
+            else:
+                # Another catalogue (a reset database numbers again from 1): keep its backup.
+                os.rename(name, f"{name}.kept-{time.time_ns()}", src_dir_fd=backups_fd,
+                          dst_dir_fd=backups_fd)
         os.mkdir(name, 0o700, dir_fd=backups_fd)
         return os.open(name, fsutil.DIR_FLAGS, dir_fd=backups_fd)
     finally:
         os.close(backups_fd)
+
+
+@contextlib.contextmanager
+def exclusive(paths: Paths):
+    """One install, restore or state read at a time: a lock in root's private backups folder,
+    so that ``state`` answers only once an install the caller gave up on has ended."""
+    backups_fd = _backups_fd(paths, create=True)
+    try:
+        fd = os.open(".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=backups_fd)
+    finally:
+        os.close(backups_fd)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _owner_ids(owner: str, group: str) -> tuple[int, int]:
@@ -278,8 +303,18 @@ def _unchanged(target: str, data: bytes, mode: int, uid: int, gid: int) -> bool:
                                                                                     gid)
 
 
-def install(argument: str, paths: Paths, retire: Retire = None) -> dict:
-    revision, entries, contents = read_staging(argument, paths)
+def prepare(request: dict, paths: Paths, layout: dict) -> tuple[str, list[dict],
+                                                                 dict[str, bytes]]:
+    """(catalogue ID, entries, contents) of an install request; Refused before anything on
+    the host is touched."""
+    catalogue_id = request.get("catalogue_id")
+    if not isinstance(catalogue_id, str) or not CATALOGUE_ID.fullmatch(catalogue_id):
+        raise Refused("install needs the catalogue_id of the catalogue it comes from")
+    return catalogue_id, *render_request(request.get("catalogue"), paths, layout)
+
+
+def install(revision: int, catalogue_id: str, entries: list[dict], contents: dict[str, bytes],
+            paths: Paths, retire: Retire = None) -> dict:
     checked = validate(entries, contents, paths)
     state = read_state(paths)
     wanted = {entry["path"] for entry in entries}
@@ -291,7 +326,7 @@ def install(argument: str, paths: Paths, retire: Retire = None) -> dict:
     removals = sorted(removals - wanted)
     created = create_skill_accounts(entries)
 
-    backup_fd = _new_backup(paths, revision)
+    backup_fd = _new_backup(paths, revision, catalogue_id)
     try:
         record = []
         for path in sorted(wanted) + removals:
@@ -303,7 +338,8 @@ def install(argument: str, paths: Paths, retire: Retire = None) -> dict:
             fsutil.write_beneath(backup_fd, "files" + path, data)
             record.append({"path": path, "existed": True, "mode": info.st_mode & 0o777,
                            "uid": info.st_uid, "gid": info.st_gid})
-        manifest = {"revision": revision, "entries": record, "previous": state}
+        manifest = {"revision": revision, "catalogue": catalogue_id, "entries": record,
+                    "previous": state}
         fsutil.write_beneath(backup_fd, "manifest.json", json.dumps(manifest).encode())
         existed = {item["path"] for item in record if item["existed"]}
         changed, added, removed, notes = [], [], [], []
@@ -319,7 +355,7 @@ def install(argument: str, paths: Paths, retire: Retire = None) -> dict:
             for path in removals:
                 if path in existed:
                     notes.append(retire(path) if retire else None)
-                    os.unlink(paths.on_disk(path))
+                    _remove(path, paths)
                     removed.append(path)
             write_state(paths, {"revision": revision, "installed": sorted(wanted)})
         except Exception as exc:
@@ -332,6 +368,16 @@ def install(argument: str, paths: Paths, retire: Retire = None) -> dict:
     return {"ok": True, "message": summary, "revision": revision, "changed": changed,
             "added": added, "removed": removed, "validated": checked,
             "accounts_created": created, "notes": [note for note in notes if note]}
+
+
+def _remove(path: str, paths: Paths) -> None:
+    """Remove an installed file, and the skill's own folder it leaves empty (its templates')."""
+    os.unlink(paths.on_disk(path))
+    folder = os.path.dirname(path)
+    if os.path.dirname(folder) == f"{paths.config_dir}/skills" and policy.is_slug(
+            os.path.basename(folder)):
+        with contextlib.suppress(OSError):  # not empty: something else still lives there
+            os.rmdir(paths.on_disk(folder))
 
 
 def restore(revision: int, paths: Paths, retire: Retire = None) -> dict:
@@ -369,7 +415,7 @@ def _restore_from(backup_fd: int, paths: Paths,
         elif os.path.lexists(target):
             if retire:
                 retire(path)
-            os.unlink(target)
+            _remove(path, paths)
             removed.append(path)
     write_state(paths, manifest["previous"])
     return restored, removed

@@ -7,7 +7,6 @@ nothing its caller says: paths, modes, owners, service names and numbers must al
 from __future__ import annotations
 
 import grp
-import os
 import posixpath
 import pwd
 import re
@@ -19,7 +18,7 @@ SLUG_MAX = 26
 REVISION = re.compile(r"[1-9][0-9]{0,8}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 ACCOUNT = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
-MODES = frozenset({0o644, 0o640, 0o600, 0o755, 0o440})
+MODES = frozenset({0o644, 0o640, 0o600, 0o755})
 CHECKS = frozenset({"", "sh"})
 ACTIONS = frozenset({"start", "stop", "restart", "reload", "enable", "disable", "status"})
 BATCH_ACTIONS = ACTIONS - {"status"}  # states of many: status-all
@@ -194,40 +193,12 @@ def check_entry(entry: object, paths: Paths) -> dict:
     group = check_account(entry["group"], group=True)
     if root_owned(path, paths) and owner != "root":
         raise Refused(f"{path}: must be owned by root, not {owner}")
-    if path == paths.sudoers and mode != 0o440:
-        raise Refused(f"{path}: a sudoers file must have mode 0o440")
+    if path == paths.sudoers:
+        # Only ever removed (older hosts reached the helper through sudo): nothing grants root.
+        raise Refused(f"{path}: the helper never installs a sudoers file")
     if not isinstance(entry["sha256"], str) or not SHA256.fullmatch(entry["sha256"]):
         raise Refused(f"{path}: sha256 must be 64 lowercase hex digits")
     if entry["check"] not in CHECKS:
         raise Refused(f"{path}: unknown check {entry['check']!r}")
     return {"path": path, "mode": mode, "owner": owner, "group": group,
             "sha256": entry["sha256"], "check": entry["check"]}
-
-
-def check_sudoers(content: str, paths: Paths) -> None:
-    """The sudoers file may only let accounts run the helper itself, nothing else."""
-    rule = re.compile(r"[a-z_][a-z0-9_-]{0,31}\s+ALL\s*=\s*\(root\)\s+NOPASSWD:\s*"
-                      + re.escape(paths.helper) + r"(\s+\*)?")
-    defaults = re.compile(r"Defaults:[a-z_][a-z0-9_-]{0,31}\s+!requiretty")
-    for number, line in enumerate(content.splitlines(), start=1):
-        text = line.strip()
-        # "#include" is a directive in sudoers, not a comment.
-        if not text or (text.startswith("#") and not text.startswith("#include")):
-            continue
-        if not (rule.fullmatch(text) or defaults.fullmatch(text)):
-            raise Refused(f"{paths.sudoers}, line {number}: only rules running "
-                          f"{paths.helper} are allowed")
-
-
-def staging_revision(argument: str, paths: Paths) -> tuple[str, int]:
-    """(real staging dir, revision) when ``argument`` names ``<data_dir>/staging/<number>``."""
-    if not isinstance(argument, str) or not argument or "\0" in argument:
-        raise Refused("missing staging directory")
-    staging_root = posixpath.normpath(f"{paths.data_dir}/staging")
-    if os.path.islink(argument.rstrip("/")):
-        raise Refused(f"the staging directory may not be a symbolic link: {argument}")
-    real = os.path.realpath(argument)
-    parent, name = posixpath.split(real)
-    if parent != staging_root:
-        raise Refused(f"not a directory directly under {staging_root}: {argument}")
-    return real, revision_number(name)

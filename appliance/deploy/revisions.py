@@ -6,14 +6,13 @@ import difflib
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 
 from django.core import serializers
 from django.core.management.color import no_style
 from django.db import connection
 
-from ..catalogue.models import HostSettings, Skill
+from ..catalogue.models import HostSettings, Revision, Skill
 from ..render import Paths, RenderedFile
 from . import policy
 
@@ -139,23 +138,8 @@ def restore_catalogue(catalogue: dict) -> None:
 
 # --- the staging directory the helper installs from --------------------------------------------
 
-def write_staging(data_dir: str, number: int, files: dict) -> str:
-    """``<data_dir>/staging/<number>/``: manifest.json and files/<path>; secrets 0600."""
-    staging = f"{data_dir}/staging"
-    os.makedirs(staging, mode=0o700, exist_ok=True)
-    directory = f"{staging}/{number}"
-    shutil.rmtree(directory, ignore_errors=True)
-    os.mkdir(directory, 0o700)
-    manifest = []
-    for path, record in sorted(files.items()):
-        target = Path(directory + "/files" + path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                     0o600 if record["secret"] else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(record["content"])
-        manifest.append({"path": path, "mode": record["mode"], "owner": record["owner"],
-                         "group": record["group"], "sha256": sha256(record["content"]),
-                         "check": record["check"]})
-    Path(directory, "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    return directory
+def catalogue_id() -> str:
+    """Which catalogue the revisions belong to: when its first revision was made. A database
+    made anew numbers its revisions from 1 again; the helper keeps older backups apart by this."""
+    first = Revision.objects.order_by("number").values_list("created", flat=True).first()
+    return first.strftime("%Y%m%dT%H%M%S.%f") if first else "empty"

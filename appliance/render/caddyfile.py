@@ -7,7 +7,8 @@ import re
 from .snapshot import Catalogue, RenderedFile
 
 STAGING_CA = "https://acme-staging-v02.api.letsencrypt.org/directory"
-_ADMIN_RE = re.compile(r"^(?:unix//[A-Za-z0-9._/-]+\.sock|(?:localhost|127\.0\.0\.1|\[::1\]):[0-9]{1,5})$")
+_ADMIN_RE = re.compile(r"^(?:unix//[A-Za-z0-9._/-]+\.sock"
+                       r"|(?:localhost|127\.0\.0\.1|\[::1\]):[0-9]{1,5})$")
 AUTHORITIES = ("letsencrypt", "letsencrypt-staging", "internal")
 
 # Anything else (whitespace, braces, quotes, #) could end a token or a block early, so a value

@@ -8,7 +8,6 @@ from .caddyfile import render_caddyfile
 from .duckdns import render_duckdns
 from .envfiles import render_env_files
 from .snapshot import Catalogue, RenderedFile
-from .sudoers import render_sudoers
 from .systemd import render_units
 from .sysv import render_init_scripts
 
@@ -21,7 +20,7 @@ def render_all(cat: Catalogue) -> list[RenderedFile]:
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown init flavour {flavour!r} (expected systemd or sysv)")
     services = render_units(cat) if flavour == "systemd" else render_init_scripts(cat)
-    files = [render_caddyfile(cat), render_sudoers(cat), *render_env_files(cat),
+    files = [render_caddyfile(cat), *render_env_files(cat),
              *render_duckdns(cat), *services]
     files.sort(key=lambda f: f.path)
     clashes = sorted({a.path for a, b in pairwise(files) if a.path == b.path})

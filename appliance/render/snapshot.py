@@ -75,7 +75,9 @@ class HostSpec:
     caddy_grace_period: str = "10s"
     http_port: int = 80
     https_port: int = 443
-    caddy_admin: str = "localhost:2019"  # Caddy's API, loopback only
+    # Caddy's API: a unix socket only Caddy's user (and root) may open; a loopback port would
+    # let every local process, skills included, load a configuration of its own.
+    caddy_admin: str = "unix//var/lib/caddy/admin.sock"
     caddy_storage: str = ""  # certificates and keys; empty: Caddy's default (its home)
     console_ca_pem: str = ""  # the test console's CA certificate (public part)
     console_chain_pem: str = ""  # the console's signing chain, seeded into skills' caches

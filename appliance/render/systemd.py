@@ -121,11 +121,8 @@ def render_admin_unit(cat: Catalogue) -> RenderedFile:
     command = [f"{paths.venv}/bin/gunicorn", "appliance.wsgi:application",
                "--bind", f"127.0.0.1:{int(host.admin_port)}", "--workers", "2",
                "--access-logfile", "-"]
-    # sudo runs the helper inside this service's mount namespace, so what the helper writes
-    # must not be read-only here. The admin's user still cannot write there itself: those
-    # folders are root's. "-": a folder that does not exist yet does not stop the start.
-    helper_targets = sorted({paths.config_dir, paths.caddyfile.rpartition("/")[0],
-                             paths.systemd_dir, paths.cache_dir})
+    # As fenced in as a skill: it reaches root only through the helper's socket (no setuid
+    # program), so nothing but its own data folder needs to be writable.
     service = [
         "Type=simple",
         f"User={_arg(host.admin_user)}",
@@ -134,12 +131,8 @@ def render_admin_unit(cat: Catalogue) -> RenderedFile:
         f"ExecStart={_command(command)}",
         "Restart=on-failure",
         "RestartSec=2",
-        "# No NoNewPrivileges=: the admin applies changes with `sudo <helper>`, which it forbids.",
-        "ProtectSystem=full",
+        *(line for line in SKILL_HARDENING if not line.startswith("UMask=")),
         f"ReadWritePaths={_arg(paths.data_dir)}",
-        "# The helper runs in this service's mount namespace: what it installs stays writable.",
-        *(f"ReadWritePaths=-{_arg(target)}" for target in helper_targets),
-        "PrivateTmp=yes",
     ]
     content = _unit([
         ("Unit", ["Description=Appliance admin (Django under gunicorn)",

@@ -31,7 +31,9 @@ class _Daemon:
     own_dir: str = ""  # made and handed to the user first (systemd's CacheDirectory= does that)
     reload: tuple[str, ...] = ()  # a graceful reload command; none: reload is not implemented
     umask: str = ""  # skills: 077, as UMask= in their units; the admin and Caddy share files
-    ready: str = ""  # HOST:PORT it listens on once started (start waits for it, not a fixed 1 s)
+    # HOST:PORT or a unix socket's path it listens on once started (start waits for it, not a
+    # fixed 1 s)
+    ready: str = ""
 
 
 def _q(value: str) -> str:
@@ -103,10 +105,16 @@ def _script(cat: Catalogue, d: _Daemon) -> RenderedFile:
         "\tstart-stop-daemon --status --pidfile \"$PIDFILE\" --exec \"$DAEMON\"",
         "}",
         "",
-        "# Something listens on READY_ADDRESS's port (the kernel's TCP tables, state 0A).",
+        "# Something listens on READY_ADDRESS: its unix socket exists, or its port is in the",
+        "# kernel's TCP tables in state 0A.",
         "listening() {",
-        "\tREADY_PORT=$(printf '%04X' \"${READY_ADDRESS##*:}\")",
-        "\tgrep -qs \":$READY_PORT [0-9A-F]*:0000 0A \" /proc/net/tcp /proc/net/tcp6",
+        "\tcase \"$READY_ADDRESS\" in",
+        "\t/*) [ -S \"$READY_ADDRESS\" ] ;;",
+        "\t*)",
+        "\t\tREADY_PORT=$(printf '%04X' \"${READY_ADDRESS##*:}\")",
+        "\t\tgrep -qs \":$READY_PORT [0-9A-F]*:0000 0A \" /proc/net/tcp /proc/net/tcp6",
+        "\t\t;;",
+        "\tesac",
         "}",
         "",
         "do_start() {",
@@ -185,7 +193,8 @@ def _daemons(cat: Catalogue) -> list[_Daemon]:
             args=("run", "--config", paths.caddyfile, "--adapter", "caddyfile"),
             reload=(paths.caddy, "reload", "--config", paths.caddyfile, "--adapter",
                     "caddyfile", "--address", host.caddy_admin),
-            ready=host.caddy_admin,  # its API listens once the config is loaded
+            # Its API listens once the config is loaded: a unix socket's path, or HOST:PORT.
+            ready=host.caddy_admin.removeprefix("unix/"),
         ),
         # gunicorn's entry point is a script: /proc shows the interpreter, so that is what
         # start-stop-daemon must match.

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from appliance.catalogue.models import HostSettings, Skill
-from appliance.render import render_all
 from appliance.render.layout import paths_under, write_layout
 from skills.runtime.testing.builders import APPLICATION_ID
 from skills.runtime.testing.process import free_port
@@ -47,30 +46,6 @@ class FakeHost:
         return bool(pid) and Path(f"/proc/{pid}").exists()
 
 
-def adapt_caddy(files, host: FakeHost):
-    """Keep Caddy on the test's own ports, API address and storage, and out of the system's
-    trust store. Adds only what the renderer did not already write (see the report)."""
-    storage = host.root / "caddy-storage"
-    adapted = []
-    for rendered in files:
-        content = rendered.content
-        if rendered.path == host.paths.caddyfile:
-            extra = []
-            if "https_port" not in content:
-                extra += [f"\thttp_port {host.http_port}", f"\thttps_port {host.https_port}"]
-            if "skip_install_trust" not in content:
-                extra.append("\tskip_install_trust")
-            if "\tstorage " not in content:
-                extra.append(f"\tstorage file_system {storage}")
-            head, brace, rest = content.partition("\n{\n")
-            content = head + brace + "".join(line + "\n" for line in extra) + rest
-            content = content.replace("admin localhost:2019", f"admin {host.caddy_admin}")
-        elif rendered.path == f"{host.paths.initd_dir}/caddy":
-            content = content.replace("localhost:2019", host.caddy_admin)
-        adapted.append(dataclasses.replace(rendered, content=content))
-    return adapted
-
-
 def stop_everything(host: FakeHost) -> None:
     """Stop every daemon the test host started: through its init script, then by pid file."""
     initd = Path(host.paths.initd_dir)
@@ -96,14 +71,14 @@ def test_host(db, settings, monkeypatch):
     caddy = pwd.getpwnam("caddy")
     os.chown(storage, caddy.pw_uid, caddy.pw_gid)
     layout = root / "layout.json"
+    # Caddy on the test's own ports, API address and storage: root's settings, which the
+    # helper renders with as the admin does.
     write_layout(layout, paths, init_flavour="sysv", skill_user="root", admin_user="root",
                  https_port=host.https_port, http_port=host.http_port,
-                 caddy_admin=host.caddy_admin)
+                 caddy_admin=host.caddy_admin, caddy_storage=str(storage))
     settings.APPLIANCE_LAYOUT = str(layout)
     settings.APPLIANCE_DATA_DIR = Path(paths.data_dir)
     settings.APPLIANCE_HELPER = ["direct"]
-    monkeypatch.setattr("appliance.deploy.apply.render_all",
-                        lambda cat: adapt_caddy(render_all(cat), host))
     HostSettings.objects.update_or_create(pk=1, defaults={"init_flavour": "sysv",
                                                           "domain": "localhost"})
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -54,25 +55,24 @@ def test_apply_serves_through_caddy_and_an_unchanged_apply_restarts_nothing(test
     print(f"apply figures: first {first.timings}, unchanged {second.messages.splitlines()[-1]}")
 
 
-def test_a_config_caddy_rejects_is_not_installed(test_host, monkeypatch):
+def test_a_config_caddy_rejects_is_not_installed(test_host, settings):
     test_host.skill("memory-game")
     assert apply_catalogue().outcome == Revision.APPLIED
     caddyfile = test_host.on_disk(test_host.paths.caddyfile)
     before = caddyfile.read_text()
-    real = apply_module.render_all
 
-    def broken(cat):
-        files = real(cat)
-        return [f.__class__(**{**f.__dict__, "content": f.content + "\nbad.localhost {\n"
-                               "\tno_such_directive on\n}\n"})
-                if f.path == test_host.paths.caddyfile else f for f in files]
-
-    monkeypatch.setattr(apply_module, "render_all", broken)
+    # The caller cannot hand the helper a file: a Caddyfile that Caddy refuses comes from root's
+    # own settings, here a storage folder that is a plain file.
+    blocked = test_host.root / "not-a-folder"
+    blocked.write_text("")
+    layout = json.loads(Path(settings.APPLIANCE_LAYOUT).read_text())
+    Path(settings.APPLIANCE_LAYOUT).write_text(json.dumps({**layout,
+                                                           "caddy_storage": str(blocked)}))
     Skill.objects.filter(slug="memory-game").update(threads=2)
     revision = apply_catalogue(reason="broken")
     assert revision.outcome == Revision.FAILED
     assert "Nothing was installed" in revision.messages
-    assert "caddy validate" in revision.messages and "no_such_directive" in revision.messages
+    assert "caddy validate" in revision.messages and str(blocked) in revision.messages
     assert caddyfile.read_text() == before
     assert "--threads 4" in test_host.on_disk(
         f"{test_host.paths.initd_dir}/alexa-skill-memory-game").read_text()

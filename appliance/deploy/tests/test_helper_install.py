@@ -1,5 +1,5 @@
-"""The helper with the real tools (caddy validate, sh -n, visudo) on a temporary root: install,
-backups, removal, restore, and SysV service control with stand-in init scripts."""
+"""The helper with the real tools (caddy validate, sh -n) on a temporary root: install from a
+catalogue, backups, removal, restore, and SysV service control with stand-in init scripts."""
 
 from __future__ import annotations
 
@@ -10,29 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import helper, revisions
+from appliance.deploy import helper, install, wire
+from appliance.render import render_all
 from appliance.render.layout import paths_under, write_layout
+
+from .fakes import ask_helper, wire_catalogue
 
 pytestmark = pytest.mark.integration
 
-CADDYFILE = '{\n\tadmin off\n}\n\nhttp://example.localhost:8080 {\n\trespond "hi"\n}\n'
-HEX = "cd" * 32
+LAYOUT = {"init_flavour": "sysv", "admin_user": "root", "skill_user": "root"}
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     paths = paths_under(tmp_path / "root", caddy="/usr/bin/caddy")
     layout = tmp_path / "layout.json"
-    write_layout(layout, paths, init_flavour="sysv")
+    write_layout(layout, paths, **LAYOUT)
     monkeypatch.setenv("APPLIANCE_LAYOUT", str(layout))
-    monkeypatch.delenv("SUDO_USER", raising=False)
-    monkeypatch.delenv("SUDO_UID", raising=False)
     return paths
-
-
-def rec(content, mode=0o644, secret=False, check=""):
-    return {"content": content, "mode": mode, "owner": "root", "group": "root",
-            "secret": secret, "check": check}
 
 
 def script(name: str, paths, status: int = 3, start: str = "echo started") -> str:
@@ -42,98 +37,118 @@ def script(name: str, paths, status: int = 3, start: str = "echo started") -> st
             f"case \"$1\" in\nstatus) exit {status} ;;\nstart|restart) {start} ;;\nesac\n")
 
 
-def base_files(paths) -> dict:
-    return {
-        paths.caddyfile: rec(CADDYFILE),
-        paths.sudoers: rec(f"appliance ALL=(root) NOPASSWD: {paths.helper}\n", 0o440),
-        f"{paths.config_dir}/skills/quiz.env": rec('KEY="s3cret"\n', 0o640, secret=True),
-        f"{paths.initd_dir}/alexa-skill-quiz": rec(script("alexa-skill-quiz", paths), 0o755,
-                                                   check="sh"),
-        f"{paths.cache_dir}/skills/quiz/{HEX}.pem": rec("-----BEGIN CERTIFICATE-----\n"),
-    }
-
-
 def call(capsys, *argv) -> tuple[int, dict]:
     code = helper.main(list(argv))
     return code, json.loads(capsys.readouterr().out)
 
 
-def install(capsys, paths, number, files) -> tuple[int, dict]:
-    return call(capsys, "install", revisions.write_staging(paths.data_dir, number, files))
+def catalogue(**skill_fields) -> dict:
+    data = wire_catalogue()
+    data["skills"][0].update(skill_fields)
+    return data
 
 
-def test_install_backs_up_replaces_removes_and_restores(capsys, host):
-    files = base_files(host)
-    code, answer = install(capsys, host, 1, files)
+def send(capsys, monkeypatch, number, data, catalogue_id="c1") -> tuple[int, dict]:
+    return ask_helper(capsys, monkeypatch, {"args": ["install", str(number)],
+                                            "catalogue": data, "catalogue_id": catalogue_id})
+
+
+def rendered(data, paths) -> dict[str, str]:
+    cat = wire.from_wire(data, paths, LAYOUT, install.bundled_skills())
+    return {f.path: f.content for f in render_all(cat)}
+
+
+def test_install_writes_what_the_renderers_make_backs_up_removes_and_restores(
+        capsys, monkeypatch, host):
+    first = catalogue(templates="welcome: Hi!\n", secrets=[["API_KEY", "s3cret"]])
+    code, answer = send(capsys, monkeypatch, 1, first)
     assert code == 0, answer
+    files = rendered(first, host)
     assert sorted(answer["added"]) == sorted(files) and answer["removed"] == []
-    assert set(answer["validated"]) >= {host.caddyfile, host.sudoers}
-    env = Path(f"{host.config_dir}/skills/quiz.env")
-    assert env.read_text() == 'KEY="s3cret"\n' and stat.S_IMODE(env.stat().st_mode) == 0o640
-    assert stat.S_IMODE(os.stat(host.sudoers).st_mode) == 0o440
+    for path, content in files.items():
+        assert Path(path).read_text() == content  # byte for byte what the renderers make
+    assert host.caddyfile in answer["validated"]
+    env = Path(f"{host.config_dir}/skills/memory-game.env")
+    assert 'API_KEY="s3cret"' in env.read_text() and stat.S_IMODE(env.stat().st_mode) == 0o640
+    templates = Path(f"{host.config_dir}/skills/memory-game/templates.yaml")
+    assert templates.read_text() == "welcome: Hi!\n"
     state = Path(host.data_dir, "helper-state.json")
     assert stat.S_IMODE(state.stat().st_mode) == 0o600 and state.stat().st_uid == 0
     assert stat.S_IMODE(Path(host.data_dir, "backups").stat().st_mode) == 0o700
 
-    # Revision 2: the Caddyfile changes, the skill goes away (its script is stopped first).
-    second = {host.caddyfile: rec(CADDYFILE.replace("hi", "hello")),
-              host.sudoers: files[host.sudoers]}
-    code, answer = install(capsys, host, 2, second)
+    # Revision 2: the skill goes away; its folder of templates with it.
+    second = {**first, "skills": []}
+    code, answer = send(capsys, monkeypatch, 2, second)
     assert code == 0, answer
     assert answer["changed"] == [host.caddyfile]
-    assert sorted(answer["removed"]) == sorted(set(files) - set(second))
-    assert answer["notes"] == ["stopped alexa-skill-quiz"]
-    assert Path(host.run_dir, "alexa-skill-quiz.calls").read_text() == "stop\n"
-    assert not env.exists() and "hello" in Path(host.caddyfile).read_text()
+    assert set(answer["removed"]) == set(files) - set(rendered(second, host))
+    assert not env.exists() and not templates.parent.exists()
     backup = Path(host.data_dir, "backups/2")
-    assert (backup / ("files" + host.caddyfile)).read_text() == CADDYFILE
-    assert (backup / ("files" + str(env))).read_text() == 'KEY="s3cret"\n'
+    assert (backup / ("files" + str(env))).read_text() == files[str(env)]
 
     # Unchanged files are not rewritten.
-    code, answer = install(capsys, host, 3, second)
+    code, answer = send(capsys, monkeypatch, 3, second)
     assert (answer["changed"], answer["added"], answer["removed"]) == ([], [], [])
 
     code, answer = call(capsys, "restore", "2")
     assert code == 0, answer
-    assert Path(host.caddyfile).read_text() == CADDYFILE and env.exists()
-    assert json.loads(Path(host.data_dir, "helper-state.json").read_text())["revision"] == 1
+    assert env.read_text() == files[str(env)] and templates.exists()
+    assert call(capsys, "state")[1]["revision"] == 1
 
     code, answer = call(capsys, "restore", "1")  # before revision 1 there was nothing
     assert code == 0 and not Path(host.caddyfile).exists() and not env.exists()
+    assert not templates.parent.exists()
     assert call(capsys, "restore", "99") == (1, {"ok": False,
                                                 "message": "there is no backup for revision 99"})
 
 
-def test_a_caddyfile_caddy_rejects_installs_nothing(capsys, host):
-    files = base_files(host)
-    files[host.caddyfile] = rec(CADDYFILE + "\nhttp://x.localhost {\n\tno_such_thing\n}\n")
-    code, answer = install(capsys, host, 1, files)
-    assert code == 1 and answer["tool"] == "caddy validate"
+def test_a_caddyfile_caddy_rejects_installs_nothing(capsys, monkeypatch, host, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    write_layout(tmp_path / "layout.json", host, **LAYOUT, caddy_storage=str(blocked))
+    code, answer = send(capsys, monkeypatch, 1, catalogue())
+    assert code == 1 and answer["tool"] == "caddy validate", answer
     assert answer["message"].startswith(f"{host.caddyfile} failed caddy validate: ")
-    assert "no_such_thing" in answer["message"] and "appliance-caddy" not in answer["message"]
-    assert not any(Path(path).exists() for path in files)
+    assert str(blocked) in answer["message"] and "appliance-caddy" not in answer["message"]
+    assert not Path(host.caddyfile).exists() and not Path(host.initd_dir).exists()
     assert not Path(host.data_dir, "backups/1").exists()
 
 
-def test_a_script_sh_rejects_installs_nothing(capsys, host):
-    files = base_files(host)
+def test_a_script_sh_rejects_is_refused_by_validation(host):
     path = f"{host.initd_dir}/alexa-skill-quiz"
-    files[path] = rec("#!/bin/sh\nif then fi\n", 0o755, check="sh")
-    code, answer = install(capsys, host, 1, files)
-    assert code == 1 and answer["tool"] == "sh -n" and answer["file"] == path
-    assert path in answer["output"] and not Path(host.caddyfile).exists()
+    entry = {"path": path, "mode": 0o755, "owner": "root", "group": "root", "sha256": "",
+             "check": "sh"}
+    with pytest.raises(install.Failure) as caught:
+        install.validate([entry], {path: b"#!/bin/sh\nif then fi\n"}, host)
+    assert caught.value.details["tool"] == "sh -n" and caught.value.details["file"] == path
+    assert path in caught.value.details["output"] and not Path(path).exists()
 
 
-def test_state_and_backups_the_admin_could_have_made_are_refused(capsys, host):
-    assert install(capsys, host, 1, base_files(host))[0] == 0
+def test_state_and_backups_the_admin_could_have_made_are_refused(capsys, monkeypatch, host):
+    assert send(capsys, monkeypatch, 1, catalogue())[0] == 0
     state = Path(host.data_dir, "helper-state.json")
     os.chown(state, 65534, 65534)
-    code, answer = install(capsys, host, 2, base_files(host))
+    code, answer = send(capsys, monkeypatch, 2, catalogue())
     assert code == 1 and "not root's own file" in answer["message"]
     os.chown(state, 0, 0)
     os.chmod(Path(host.data_dir, "backups"), 0o777)
     code, answer = call(capsys, "restore", "1")
     assert code == 1 and "not root's private directory" in answer["message"]
+
+
+def test_a_backup_another_catalogue_made_is_kept(capsys, monkeypatch, host):
+    """A reset database numbers its revisions from 1 again: revision 1 of the new catalogue
+    must not cost the old catalogue's backup of revision 1."""
+    assert send(capsys, monkeypatch, 1, catalogue(), catalogue_id="old")[0] == 0
+    assert send(capsys, monkeypatch, 1, catalogue(threads=2), catalogue_id="new")[0] == 0
+    backups = Path(host.data_dir, "backups")
+    kept = [p for p in backups.iterdir() if p.name.startswith("1.kept-")]
+    assert len(kept) == 1
+    assert json.loads((kept[0] / "manifest.json").read_text())["catalogue"] == "old"
+    assert json.loads((backups / "1/manifest.json").read_text())["catalogue"] == "new"
+    # The same catalogue's revision again (an interrupted run) replaces its own leftover.
+    assert send(capsys, monkeypatch, 1, catalogue(threads=3), catalogue_id="new")[0] == 0
+    assert len([p for p in backups.iterdir() if p.name.startswith("1.kept-")]) == 1
 
 
 def test_sysv_service_control_and_logs(capsys, host):

@@ -1,13 +1,12 @@
-"""Diffs that never show a secret, what counts as a skill's change, the apply lock, the client."""
+"""Diffs that never show a secret, what counts as a skill's change, the apply lock."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from appliance.deploy import client, revisions
+from appliance.deploy import revisions
 from appliance.deploy.apply import ApplyBusy, apply_lock
 from appliance.deploy.services import journal_entry, last_lines, log_line_entry
 from appliance.render import Paths
@@ -72,17 +71,6 @@ def test_a_source_digest_follows_the_code(tmp_path):
     assert revisions.source_digest(str(tmp_path / "missing")) == "missing"
 
 
-def test_staging_keeps_secrets_private(tmp_path):
-    files = {"/etc/a.env": rec("S=1\n", secret=True, mode=0o640), "/etc/b": rec("b\n")}
-    staged = revisions.write_staging(str(tmp_path), 3, files)
-    assert staged == f"{tmp_path}/staging/3"
-    assert (tmp_path / "staging/3/files/etc/a.env").stat().st_mode & 0o777 == 0o600
-    assert (tmp_path / "staging/3/files/etc/b").stat().st_mode & 0o777 == 0o644
-    manifest = json.loads((tmp_path / "staging/3/manifest.json").read_text())
-    assert manifest[0] == {"path": "/etc/a.env", "mode": 0o640, "owner": "root",
-                           "group": "root", "sha256": revisions.sha256("S=1\n"), "check": ""}
-
-
 def test_a_second_apply_is_told_who_holds_the_lock(tmp_path):
     busy = pytest.raises(ApplyBusy, match=r"another apply is running, started by alice at "
                                           r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -107,34 +95,3 @@ def test_log_lines_become_time_level_message(tmp_path):
     log.write_text("".join(f"line {n}\n" for n in range(5000)))
     assert last_lines(str(log), 3) == ["line 4997", "line 4998", "line 4999"]
     assert last_lines(str(tmp_path / "none.log"), 3) == []
-
-
-def test_the_client_turns_answers_into_results_or_errors(settings, monkeypatch):
-    settings.APPLIANCE_HELPER = ["sudo", "-n", "/usr/local/sbin/appliance-helper"]
-    answers = []
-
-    def fake_run(argv, **kwargs):
-        assert argv[:3] == ["sudo", "-n", "/usr/local/sbin/appliance-helper"]
-        code, out, err = answers.pop(0)
-        return subprocess.CompletedProcess(argv, code, out.encode(), err.encode())
-
-    monkeypatch.setattr(client.subprocess, "run", fake_run)
-    answers.append((0, '{"ok": true, "message": "done"}\n', ""))
-    assert client.run_helper("daemon-reload")["message"] == "done"
-    answers.append((2, '{"ok": false, "refused": true, "message": "no such service"}\n', ""))
-    with pytest.raises(client.HelperError, match="no such service") as caught:
-        client.run_helper("service", "start", "sshd")
-    assert caught.value.refused
-    answers.append((1, "", "sudo: a password is required\n"))
-    with pytest.raises(client.HelperError, match=r"not JSON.*a password is required"):
-        client.run_helper("daemon-reload")
-    answers.append((1, '{"ok": false, "state": "failed", "message": "x"}', ""))
-    assert client.run_helper("service", "status", "caddy", check=False)["state"] == "failed"
-
-
-def test_direct_mode_runs_this_python_with_the_admins_layout(settings):
-    settings.APPLIANCE_HELPER = ["direct"]
-    settings.APPLIANCE_LAYOUT = "/tmp/some/layout.json"
-    command, env = client.helper_command()
-    assert command[1:] == ["-m", "appliance.deploy.helper"]
-    assert env["APPLIANCE_LAYOUT"] == "/tmp/some/layout.json" and "SUDO_USER" not in env

@@ -63,7 +63,8 @@ def test_lets_encrypt_staging_sets_the_staging_directory():
 def test_global_options_email_admin_endpoint_and_grace_period():
     content = render_caddyfile(ec2_catalogue()).content
     assert content.splitlines()[1:7] == [
-        "{", "\temail ops@example.org", "\tadmin unix//var/lib/caddy/admin.sock", "\tskip_install_trust",
+        "{", "\temail ops@example.org", "\tadmin unix//var/lib/caddy/admin.sock",
+        "\tskip_install_trust",
         "\tgrace_period 30s", "}",
     ]
 

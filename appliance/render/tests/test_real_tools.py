@@ -22,7 +22,6 @@ from appliance.render.caddyfile import render_caddyfile
 from appliance.render.envfiles import render_admin_env, render_skill_env
 from appliance.render.layout import paths_under
 from appliance.render.snapshot import Catalogue, HostSpec, SkillSpec
-from appliance.render.sudoers import render_sudoers
 from appliance.render.systemd import render_units
 from appliance.render.sysv import render_init_scripts
 from appliance.render.tests.samples import TOKEN, ec2_catalogue, local_catalogue
@@ -241,17 +240,3 @@ def test_sh_sourcing_the_admin_env_gets_the_same_values_as_the_parser(tmp_path):
         f'printf "%s\\n" "${name}"' for name in names)
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == list(parse_env_file(rendered).values())
-
-
-# --- visudo -------------------------------------------------------------------------------
-
-VISUDO = tool("visudo")
-
-
-@pytest.mark.skipif(VISUDO is None, reason="visudo is not installed (apt-get install sudo)")
-def test_visudo_accepts_the_sudoers_file(tmp_path):
-    target = tmp_path / "appliance"
-    target.write_text(render_sudoers(local_catalogue()).content)
-    target.chmod(0o440)
-    result = subprocess.run([VISUDO, "-c", "-f", str(target)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr

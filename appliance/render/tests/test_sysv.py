@@ -62,7 +62,7 @@ def test_a_skill_script_starts_the_skill_server_as_its_user_with_its_env_file():
 def test_caddy_reloads_through_its_admin_endpoint():
     script = scripts(ec2_catalogue())["caddy"]
     assert ("/usr/bin/caddy reload --config /etc/caddy/Caddyfile --adapter caddyfile "
-            "--address localhost:2019") in script
+            "--address unix//var/lib/caddy/admin.sock") in script
     assert "run --config /etc/caddy/Caddyfile --adapter caddyfile" in script
     assert "RUN_AS=caddy\n" in script
 

@@ -37,7 +37,8 @@ def test_each_daemon_names_the_address_it_listens_on_once_started():
     rendered = scripts(ec2_catalogue())
     assert "READY_ADDRESS=127.0.0.1:9101\n" in rendered["alexa-skill-memory-game"]
     assert "READY_ADDRESS=127.0.0.1:8001\n" in rendered["appliance-admin"]
-    assert "READY_ADDRESS=localhost:2019\n" in rendered["caddy"]  # its API, up with its config
+    # Its API's socket, there once its config is loaded.
+    assert "READY_ADDRESS=/var/lib/caddy/admin.sock\n" in rendered["caddy"]
     for script in rendered.values():
         assert "\tsleep 1\n" not in script
         assert "listening && break" in script
