@@ -20,7 +20,7 @@ class PackageExportTestCase(BaseTestCase):
         r = self.client.get(reverse("console:package_export", args=[slug]))
         self.assertEqual(r["Content-Type"], "application/zip")
         self.assertEqual(r["Content-Disposition"],
-                         'attachment; filename="memory-game-skill-package.zip"')
+                         f'attachment; filename="{slug}-skill-package.zip"')
         return zipfile.ZipFile(io.BytesIO(r.content))
 
     def endpoint(self, archive) -> dict:
