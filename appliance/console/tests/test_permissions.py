@@ -75,6 +75,8 @@ CHANGED_SKILL = {**ADD, "name": "Renamed", "port": "8101"}
 CASES = {
     "dashboard": Case((VIEW,), "get", console("dashboard")),
     "apply": Case((APPLY,), "post", console("apply"), effect=lambda t: [t.apply.called]),
+    "revert": Case((ADD_SKILL, CHANGE, DELETE, CHANGE_HOST), "post", console("revert"),
+                   effect=lambda t: [t.revert.called]),
     "templates_page": Case((VIEW,), "get", console("templates", SLUG)),
     "templates_preview": Case((VIEW,), "post", console("templates", SLUG),
                               lambda t: {"templates": "a: b\n", "preview": "Preview"}),
@@ -176,6 +178,8 @@ class PermissionMatrixTestCase(BaseTestCase):
                                    return_value=self.old)
         self.play = self.patch("appliance.console.testconsole.play_turn", return_value=TURN)
         self.check = self.patch("appliance.console.voicecheck.run_check", return_value=VOICE)
+        self.revert = self.patch("appliance.console.revert.revert_catalogue",
+                                 return_value=self.old)
         audio = audio_path(self.skill)
         audio.parent.mkdir(parents=True, exist_ok=True)
         audio.write_bytes(b"ID3 fake mp3")
@@ -197,7 +201,7 @@ class PermissionMatrixTestCase(BaseTestCase):
                 "host": model_to_dict(HostSettings.load()),
                 "revisions": Revision.objects.count(),
                 "calls": [m.call_count for m in (self.apply, self.rollback, self.play,
-                                                  self.check)],
+                                                  self.check, self.revert)],
                 "services": [c for c in self.helper.calls if c[0] == "service"]}
 
     def assert_allowed(self, case: Case):
