@@ -7,6 +7,7 @@ never appear in a unit file, a command line or a process listing.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "appliance.console.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: it answers a locked-out login
 ]
 
 ROOT_URLCONF = "appliance.urls"
@@ -124,6 +127,22 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.getenv("STATIC_ROOT", APPLIANCE_DATA_DIR / "static"))
 LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name from
+# one address, that pair is refused (429) for AXES_COOLOFF_MINUTES, even with the right password;
+# `manage.py axes_reset` (or axes_reset_username NAME) lifts it at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out attempt
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind Caddy: the address Caddy saw, from X-Forwarded-For only when Caddy (a trusted proxy)
+# sent the request (appliance.console.clientip).
+APPLIANCE_TRUSTED_PROXIES = envlist("APPLIANCE_TRUSTED_PROXIES", "127.0.0.1,::1")
+AXES_CLIENT_IP_CALLABLE = "appliance.console.clientip.client_ip"
 
 # Behind Caddy, which terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
