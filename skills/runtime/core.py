@@ -20,7 +20,7 @@ from .models import _Response, statement
 from .objects import AlexaObject, parse
 from .requestlog import REFUSED, log_request
 from .state import RequestState, current_state, reset_state, set_state
-from .templates import YamlTemplateLoader
+from .templates import YamlTemplateLoader, use_sandbox
 from .verifier import CertChainStore, RequestVerifier, VerificationError, check_application_id
 
 log = logging.getLogger("skills.runtime")
@@ -115,6 +115,7 @@ class Ask:
     def _configure(self, app: Flask) -> None:
         settings = Settings.load(app.config)
         app.extensions["skills.runtime"] = _Extension(settings)
+        use_sandbox(app)
         app.jinja_env.auto_reload = True
 
     # Decorators --------------------------------------------------------------------------

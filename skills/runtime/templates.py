@@ -3,6 +3,9 @@
 The file maps a template name to Jinja2 source. The admin edits it on a live host, so the file's
 stamp is checked on every lookup and a changed file is read again without a restart; a file
 that no longer parses keeps the last good templates serving and logs why.
+
+Every template the skill renders runs in ``sandbox.SkillSandbox`` (see ``use_sandbox``): the
+file is edited in the admin, so its text must not be able to run Python or read secrets.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import threading
 
 import yaml
 from jinja2 import BaseLoader, TemplateNotFound
+
+from .sandbox import SkillSandbox
 
 log = logging.getLogger("skills.runtime")
 
@@ -68,3 +73,32 @@ class YamlTemplateLoader(BaseLoader):
     def list_templates(self) -> list[str]:
         self._refresh()
         return sorted(self._templates)
+
+
+# Flask's template globals a template may not see: config holds the app's settings, and its
+# from_prefixed_env() would copy the skill's environment (its secrets) in for printing.
+_HIDDEN_GLOBALS = ("config",)
+
+
+def use_sandbox(app) -> None:
+    """Make ``app.jinja_env`` (what ``render_template`` uses) a sandbox with bounded work."""
+    from flask.templating import Environment as FlaskEnvironment
+
+    if isinstance(app.__dict__.get("jinja_env"), SkillSandbox):
+        return
+
+    class SkillFlaskEnvironment(SkillSandbox, FlaskEnvironment):
+        """Flask's environment (its loader dispatch) with the sandbox's checks."""
+
+    app.jinja_environment = SkillFlaskEnvironment
+    previous = app.__dict__.pop("jinja_env", None)  # made before Ask(app): made again
+    env = app.jinja_env
+    if previous is not None:
+        # Filters, tests and globals the skill registered before Ask(app) stay; Jinja's own
+        # are the sandbox's bounded ones.
+        for mine, theirs in ((env.filters, previous.filters), (env.tests, previous.tests),
+                             (env.globals, previous.globals)):
+            for name, value in theirs.items():
+                mine.setdefault(name, value)
+    for name in _HIDDEN_GLOBALS:
+        env.globals.pop(name, None)
