@@ -18,7 +18,6 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from django.conf import settings
 from django.core.cache import cache
 
 from ..deploy.client import layout
@@ -42,7 +41,11 @@ def https_port() -> int:
 
 def duckdns_status() -> dict:
     """When the updater last ran and what DuckDNS said ("OK" or "KO"), from curl's output file."""
-    path = Path(settings.APPLIANCE_DATA_DIR) / "duckdns" / "last-result"
+    try:
+        paths, _ = layout()
+    except LayoutError:
+        return {"ran": False, "ok": False, "result": "", "when": None}
+    path = Path(paths.duckdns_dir) / "last-result"
     try:
         with path.open("rb") as handle:
             answer = handle.read(200).decode("utf-8", "replace").strip()

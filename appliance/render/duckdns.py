@@ -23,7 +23,7 @@ def curl_config_path(cat: Catalogue) -> str:
 
 
 def result_path(cat: Catalogue) -> str:
-    return f"{cat.paths.data_dir}/duckdns/last-result"
+    return f"{cat.paths.duckdns_dir}/last-result"
 
 
 def curl_command(cat: Catalogue) -> list[str]:

@@ -23,6 +23,9 @@ class Paths:
     helper: str = "/usr/local/sbin/appliance-helper"
     caddy: str = "/usr/bin/caddy"
     cron_dir: str = "/etc/cron.d"  # the sysv flavour's DuckDNS schedule
+    # The DuckDNS updater's answer: root's folder, where the admin's account cannot plant a link
+    # for root's curl to write through.
+    duckdns_dir: str = "/var/lib/appliance-duckdns"
 
     @property
     def python(self) -> str:

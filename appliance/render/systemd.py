@@ -12,6 +12,7 @@ _HEADER = "# Rendered by the appliance admin. Do not edit: changes are overwritt
 _PLAIN_RE = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _VAR_CACHE = "/var/cache/"
+_VAR_LIB = "/var/lib/"
 
 # For every process that serves the public through Caddy: it only needs its own cache folder.
 SKILL_HARDENING = (
@@ -80,6 +81,13 @@ def _cache_setting(cat: Catalogue, skill: SkillSpec) -> str:
         return f"CacheDirectory={_arg(cache.removeprefix(_VAR_CACHE))}"
     # Outside /var/cache systemd cannot manage it; "-": start even if it does not exist yet.
     return f"ReadWritePaths=-{_arg(cache)}"
+
+
+def _state_setting(folder: str) -> str:
+    if folder.startswith(_VAR_LIB):
+        # systemd makes it (root's, 0755) before the start; nobody else can write in it.
+        return f"StateDirectory={_arg(folder.removeprefix(_VAR_LIB))}"
+    return f"ReadWritePaths=-{_arg(folder)}"  # a test's root: curl --create-dirs makes it
 
 
 def _skill_files(cat: Catalogue, skill: SkillSpec) -> list[RenderedFile]:
@@ -157,8 +165,7 @@ def render_duckdns_units(cat: Catalogue) -> list[RenderedFile]:
             "Type=oneshot",
             f"ExecStart={_command(curl_command(cat))}",
             *(line for line in SKILL_HARDENING if not line.startswith("UMask=")),
-            # The data folder, not the result's: curl creates that one (--create-dirs).
-            f"ReadWritePaths=-{_arg(cat.paths.data_dir)}",
+            _state_setting(cat.paths.duckdns_dir),
         ]),
     ])
     timer = _unit([

@@ -1,11 +1,14 @@
+import shutil
+import tempfile
+from pathlib import Path
 from unittest import mock
 
-from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
 from appliance.catalogue.models import HostSettings, Skill
+from appliance.render.layout import paths_under, write_layout
 from appliance.test import BaseTestCase
 
 from .fakes import FakeCaddy, FakeHelper
@@ -88,11 +91,16 @@ class DashboardTestCase(BaseTestCase):
         HostSettings.objects.filter(pk=1).update(
             domain="example.duckdns.org", duckdns_domains="example",
             duckdns_token="0" * 8 + "-0000-0000-0000-" + "0" * 12)
-        result = settings.APPLIANCE_DATA_DIR / "duckdns" / "last-result"
-        result.parent.mkdir(parents=True, exist_ok=True)
+        # The updater writes in root's folder of the host's layout, not in the admin's.
+        root = Path(tempfile.mkdtemp(prefix="appliance-dashboard-"))
+        self.addCleanup(shutil.rmtree, root)
+        paths = paths_under(root)
+        write_layout(root / "layout.json", paths)
+        result = Path(paths.duckdns_dir) / "last-result"
+        result.parent.mkdir(parents=True)
         result.write_text("KO")
-        self.addCleanup(result.unlink)
-        r = self.get()
+        with self.settings(APPLIANCE_LAYOUT=str(root / "layout.json")):
+            r = self.get()
         self.assertContains(r, "https://admin.example.duckdns.org/")
         self.assertContains(r, '<span class="state state-failed">KO</span>')
         self.assertContains(r, "Caddy&#x27;s internal CA")

@@ -35,7 +35,7 @@ def test_cron_updates_every_five_minutes_and_at_boot_without_the_token():
     assert (cron.mode, cron.owner, cron.secret) == (0o644, "root", False)
     command = ("/usr/bin/curl --silent --show-error --max-time 30 --config "
                "/etc/appliance/duckdns.curl --create-dirs --output "
-               "/var/lib/appliance/duckdns/last-result")
+               "/var/lib/appliance-duckdns/last-result")
     assert f"*/5 * * * * root {command}\n" in cron.content
     assert f"@reboot root sleep 60 && {command}\n" in cron.content
     assert TOKEN not in cron.content
@@ -71,6 +71,6 @@ def test_an_update_url_that_is_not_plain_https_is_refused(url):
 
 def test_a_path_cron_would_misread_is_refused():
     cat = ec2_catalogue()
-    cat = replace(cat, paths=replace(cat.paths, data_dir="/var/lib/100%"))
+    cat = replace(cat, paths=replace(cat.paths, duckdns_dir="/var/lib/100%"))
     with pytest.raises(ValueError, match="cron"):
         render_cron(cat)

@@ -145,8 +145,12 @@ def test_duckdns_runs_curl_from_a_timer_and_the_token_stays_in_the_config_file()
     assert "Type=oneshot" in service
     assert ("ExecStart=/usr/bin/curl --silent --show-error --max-time 30 --config "
             "/etc/appliance/duckdns.curl --create-dirs --output "
-            "/var/lib/appliance/duckdns/last-result") in service
+            "/var/lib/appliance-duckdns/last-result") in service
     assert "NoNewPrivileges=yes" in service
+    # It writes its answer as root: only in root's own folder, never in the admin's.
+    assert "StateDirectory=appliance-duckdns" in service
+    assert not [line for line in service if "/var/lib/appliance/" in line
+                or line == "ReadWritePaths=-/var/lib/appliance"]
     timer = names["appliance-duckdns.timer"]
     assert section(timer, "Timer") == ["OnBootSec=1min", "OnUnitActiveSec=5min"]
     assert section(timer, "Install") == ["WantedBy=timers.target"]
