@@ -13,7 +13,9 @@ from dataclasses import dataclass
 DEFAULTS: dict[str, object] = {
     "ASK_APPLICATION_ID": None,  # one skill ID, a list, or a comma-separated string
     "ASK_VERIFY_REQUESTS": True,
-    "ASK_VERIFY_TIMESTAMP_DEBUG": False,  # in debug mode timestamps are only checked when set
+    # In debug mode timestamps are checked unless this is off. Flask-Ask's default was off,
+    # so FLASK_DEBUG=1 in a skill's environment alone turned the replay check off.
+    "ASK_VERIFY_TIMESTAMP_DEBUG": True,
     "ASK_PRETTY_DEBUG_LOGS": False,
     "ASK_CA_BUNDLE": None,  # PEM trust roots for the signing chain; None means certifi's
     "ASK_EXTRA_CA_BUNDLE": None,  # more roots on top (the admin's test-console CA)
