@@ -32,7 +32,8 @@ class LastRequestsTestCase(BaseTestCase):
         self.assertEqual(r.json(), {
             "error": None,  # a skill called "error" is a skill like any other
             "memory-game": {"time": "2025-01-01T10:00:03.000+00:00", "type": "LaunchRequest",
-                            "intent": "", "outcome": "ok", "latency_ms": 3.0},
+                            "intent": "", "outcome": "ok", "latency_ms": 3.0,
+                            "when": "2025-01-01 10:00:03 UTC"},
             "quiet": None,
         })
 

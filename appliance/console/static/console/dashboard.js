@@ -20,7 +20,7 @@
       } else if (!last) {
         cell.textContent = "none yet";
       } else {
-        cell.textContent = [last.time, last.type, last.intent, last.outcome,
+        cell.textContent = [last.when, last.type, last.intent, last.outcome,
           last.latency_ms + " ms"].filter(Boolean).join(" · ");
       }
     });
