@@ -52,6 +52,23 @@ class SkillCommandsTestCase(BaseTestCase):
         self.assertNotIn("s3cret", output)
         self.assertEqual(Skill.objects.get().secrets, {"API_KEY": "s3cret"})
 
+    def test_skill_add_refuses_an_env_name_that_changes_how_the_skill_runs(self):
+        for entry, says in [("FLASK_DEBUG=1", "Flask"), ("PYTHONPATH=/tmp", "Python"),
+                            ("LD_PRELOAD=/tmp/x.so", "libraries"),
+                            ("ASK_VERIFY_TIMESTAMP_DEBUG=0", "'Verify requests' switch"),
+                            ("ASK_APPLICATION_ID=amzn1.ask.skill.x", "--skill-id")]:
+            with self.subTest(entry=entry), self.assertRaisesMessage(CommandError, says):
+                run("skill_add", "game", "--source", "memory_game", "--env", entry)
+        self.assertFalse(Skill.objects.exists())
+
+    def test_skill_add_refuses_a_secret_named_like_a_runtime_setting(self):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("ASK_VERIFY_REQUESTS", "false")
+            with self.assertRaisesMessage(CommandError, "'Verify requests' switch"):
+                run("skill_add", "game", "--source", "memory_game",
+                    "--secret-from-env", "ASK_VERIFY_REQUESTS")
+        self.assertFalse(Skill.objects.exists())
+
     def test_skill_enable_and_disable_are_idempotent(self):
         run("skill_add", "game", "--source", "memory_game")
         self.assertEqual(run("skill_enable", "game", "--off"), "changed: skill game disabled")

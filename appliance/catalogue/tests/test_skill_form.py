@@ -113,6 +113,39 @@ class SkillFormTestCase(BaseTestCase):
             self.assertFalse(form.is_valid(), text)
             self.assertIn("environment_text", form.errors)
 
+    def test_it_refuses_environment_names_that_change_how_the_skill_runs(self):
+        # (line, words of the message saying what it is or what to use instead)
+        for line, says in [
+            ("FLASK_DEBUG=1", "Flask"), ("FLASK_RUN_CERT=x", "Flask"),
+            ("WERKZEUG_DEBUG_PIN=off", "Werkzeug"),
+            ("PYTHONPATH=/tmp", "Python starts"), ("PYTHONSTARTUP=/tmp/x.py", "Python"),
+            ("LD_PRELOAD=/tmp/x.so", "libraries"), ("OPENSSL_CONF=/tmp/x", "OpenSSL"),
+            ("ASK_VERIFY_TIMESTAMP_DEBUG=false", "'Verify requests' switch"),
+            ("ASK_VERIFY_REQUESTS=false", "'Verify requests' switch"),
+            ("ASK_APPLICATION_ID=amzn1.ask.skill.x", "Application ids field"),
+            ("ASK_EXTRA_CA_BUNDLE=/tmp/ca.pem", "'Test console' switch"),
+            ("ASK_CA_BUNDLE=/tmp/ca.pem", "'Test console' switch"),
+            ("ASK_TEMPLATES_PATH=/tmp/t.yaml", "Templates editor"),
+            ("ASK_CERT_CACHE_DIR=/tmp", "certificate cache"),
+            ("ASK_PRETTY_DEBUG_LOGS=1", "runtime setting"),
+        ]:
+            name = line.partition("=")[0]
+            for field in ("environment_text", "secrets_text"):
+                with self.subTest(line=line, field=field):
+                    form = SkillForm(data(**{field: f"TZ=UTC\n{line}"}))
+                    self.assertFalse(form.is_valid())
+                    message = " ".join(form.errors[field])
+                    self.assertIn(name, message)
+                    self.assertIn(says, message)
+        self.assertFalse(Skill.objects.exists())
+
+    def test_it_still_takes_a_skills_own_variables(self):
+        form = SkillForm(data(environment_text="TZ=Europe/Paris\nBEDROCK_MODEL_ID=m\n"
+                              "ASKING=1\nFLASKY=1", secrets_text="API_KEY=k"))
+        self.assertTrue(form.is_valid(), form.errors)
+        self.assertEqual(form.save().environment, {"TZ": "Europe/Paris", "BEDROCK_MODEL_ID": "m",
+                                                   "ASKING": "1", "FLASKY": "1"})
+
     def test_secrets_are_write_only_and_kept_unless_replaced(self):
         skill = SkillForm(data(secrets_text="API_KEY=first-Zq7\nOTHER=two")).save()
         form = SkillForm(data(secrets_text="API_KEY=three"), instance=skill)
