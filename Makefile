@@ -27,6 +27,7 @@ dialog: $(STAMP)  ## Talk to the Memory Game in a text dialog
 
 test: $(STAMP)  ## Lint, then run the whole test suite (bench excluded)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest; rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" && rc=0; exit $$rc
 
 bench: $(STAMP)  ## Print the benchmark figures
@@ -34,6 +35,7 @@ bench: $(STAMP)  ## Print the benchmark figures
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -50,4 +52,4 @@ $(STAMP): pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
