@@ -15,11 +15,48 @@ SLOT_REF_RE = re.compile(r"{([^{}]*)}")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
-def parse_model(text: str) -> dict:
+# Alexa's own models nest about ten levels deep. Deeper JSON is refused in words: Python's
+# parser would raise RecursionError (a 500) at about a thousand, and the code walking a model
+# is recursive too.
+MAX_DEPTH = 64
+
+
+class TooDeepError(ValueError):
+    """JSON nested deeper than MAX_DEPTH (or than Python's parser goes)."""
+
+
+def load_json(text: str, what: str = "The interaction model"):
+    """``json.loads`` for uploaded or edited text: ValueError, in words, for anything unusable,
+    including JSON nested more than MAX_DEPTH levels deep."""
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ValueError(f"The interaction model is not JSON: {exc}") from None
+        raise ValueError(f"{what} is not JSON: {exc}") from None
+    except RecursionError:
+        data = None  # deeper than the parser goes
+    else:
+        if _depth_within(data, MAX_DEPTH):
+            return data
+    raise TooDeepError(f"{what} is nested more than {MAX_DEPTH} levels deep; an interaction "
+                       "model needs about ten.")
+
+
+def _depth_within(data, limit: int) -> bool:
+    stack = [(data, 1)]  # iterative: the check itself must not recurse
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return False
+                stack.append((child, depth + 1))
+    return True
+
+
+def parse_model(text: str) -> dict:
+    data = load_json(text)
     if not isinstance(data, dict):
         raise ValueError("The interaction model must be a JSON object.")
     return data

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from . import validators
+from .interaction import load_json
 
 PORT_VALIDATORS = [MinValueValidator(1024), MaxValueValidator(65535)]
 
@@ -150,8 +149,8 @@ class Skill(models.Model):
 
     def model_json(self) -> dict:
         try:
-            return json.loads(self.interaction_model) if self.interaction_model else {}
-        except ValueError:
+            return load_json(self.interaction_model) if self.interaction_model else {}
+        except ValueError:  # load_json's too-deep JSON included
             return {}
 
 

@@ -24,7 +24,7 @@ import zipfile
 from django.core.exceptions import ValidationError
 
 from ..catalogue.forms import validate_templates
-from ..catalogue.interaction import model_errors
+from ..catalogue.interaction import TooDeepError, load_json, model_errors
 from ..catalogue.models import HostSettings, Skill
 from . import skillfiles
 
@@ -104,7 +104,9 @@ def read_package(upload) -> dict:
         base = _package_base(names)
         root = base[: -len("skill-package/")] if base.endswith("skill-package/") else base
         try:
-            manifest = json.loads(_read(archive, base + "skill.json"))
+            manifest = load_json(_read(archive, base + "skill.json"), "skill.json")
+        except TooDeepError as exc:
+            raise ValidationError(str(exc), code="zip_manifest") from None
         except ValueError:
             raise ValidationError("skill.json is not JSON.", code="zip_manifest") from None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("manifest"), dict):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import shutil
 import tempfile
 import time
@@ -26,6 +25,7 @@ from skills.runtime.requestlog import REFUSED
 from skills.voice import AVSClient, Tokens, TokenStore, VoiceError
 from skills.voice.audio import AudioFormatError
 
+from ..catalogue.interaction import load_json
 from ..catalogue.models import HostSettings, Skill
 from ..deploy.client import HelperError
 from . import services, skillfiles, voicehint
@@ -45,7 +45,7 @@ def token_store() -> TokenStore:
 def invocation_name(skill: Skill) -> str:
     text, _ = skillfiles.model_text(skill)
     try:
-        model = json.loads(text or "{}")
+        model = load_json(text or "{}")
         return str(model["interactionModel"]["languageModel"]["invocationName"]).strip()
     except (ValueError, KeyError, TypeError):
         return (skill.name or skill.slug).lower()

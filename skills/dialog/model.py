@@ -73,6 +73,8 @@ class InteractionModel:
             data = json.loads(text)
         except ValueError as exc:
             raise ModelError(f"{source or 'the interaction model'} is not JSON: {exc}") from None
+        except RecursionError:
+            raise ModelError(f"{source or 'the interaction model'} is nested too deeply") from None
         return cls.from_dict(data, source)
 
     @classmethod
