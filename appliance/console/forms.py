@@ -10,6 +10,7 @@ from skills.runtime.testing import builders
 from ..catalogue import interaction
 from ..catalogue.forms import validate_templates
 from ..catalogue.models import Skill
+from . import skillfiles
 from .package import read_package
 
 CODE = {"class": "code", "rows": 24, "spellcheck": "false"}
@@ -23,6 +24,10 @@ class TemplatesForm(forms.Form):
         text = self.cleaned_data["templates"].replace("\r\n", "\n")
         if text.strip():
             validate_templates(text)
+            # What the skill's sandbox would refuse is an error here, not a preview.
+            refused = skillfiles.refusals(text)
+            if refused:
+                raise ValidationError(refused, code="templates_refused")
         return text
 
 

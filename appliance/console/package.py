@@ -122,6 +122,10 @@ def read_package(upload) -> dict:
         raise ValidationError(errors, code="interaction_model")
     if templates is not None and templates.strip():
         validate_templates(templates)
+        refused = skillfiles.refusals(templates)
+        if refused:
+            raise ValidationError([f"templates.yaml: {why}" for why in refused],
+                                  code="templates_refused")
     return {"manifest": manifest, "model": model, "templates": templates}
 
 

@@ -6,14 +6,16 @@ files, so the editors start from those: saving then makes the catalogue's copy t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
 from django.conf import settings
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import ChainableUndefined
+from jinja2.exceptions import SecurityError
 
+from skills.runtime.sandbox import sandbox_environment
+
+from ..catalogue.interaction import load_json
 from ..catalogue.models import Skill
 from ..catalogue.snapshot import BUNDLED_SKILLS
 
@@ -58,7 +60,7 @@ def model_text(skill: Skill) -> tuple[str, bool]:
 def manifest(skill: Skill) -> dict:
     """The skill's own skill.json, or a minimal manifest named after it."""
     try:
-        data = json.loads(_read(source_dir(skill) / MANIFEST_PATH) or "{}")
+        data = load_json(_read(source_dir(skill) / MANIFEST_PATH) or "{}", "skill.json")
     except ValueError:
         data = {}
     if not isinstance(data.get("manifest"), dict):
@@ -93,20 +95,31 @@ class PreviewUndefined(ChainableUndefined):
 
 
 def preview(text: str) -> list[dict]:
-    """Each template rendered without a request: [{name, output, error}]."""
+    """Each template rendered without a request: [{name, output, error, refused}]; refused
+    when the sandbox stopped it (it reached for Python or did too much), as the skill would."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
         return []
     if not isinstance(data, dict):
         return []
-    # Sandboxed: a template is only text to speak, it must not reach into the admin's objects.
-    env = SandboxedEnvironment(undefined=PreviewUndefined, autoescape=False)
+    # The skill's own sandbox and limits (skills/runtime/sandbox.py), so what previews here
+    # renders there, and what the skill would refuse is refused here.
+    env = sandbox_environment(undefined=PreviewUndefined)
     rows = []
     for name, source in data.items():
+        refused = False
         try:
             output, error = env.from_string(str(source)).render(), ""
-        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        except (SecurityError, RecursionError) as exc:  # a macro calling itself without end
+            output, error, refused = "", f"the skill's sandbox refuses it: {exc}", True
+        except Exception as exc:  # any other template error: shown, never a 500
             output, error = "", f"cannot preview: {exc}"
-        rows.append({"name": str(name), "output": output, "error": error})
+        rows.append({"name": str(name), "output": output, "error": error, "refused": refused})
     return rows
+
+
+def refusals(text: str) -> list[str]:
+    """Why the skill's sandbox would refuse templates in ``text`` (empty when it would not)."""
+    return [f"Template {row['name']!r}: {row['error']}" for row in preview(text)
+            if row["refused"]]

@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+
+from skills.runtime.sandbox import sandbox_environment
 
 log = logging.getLogger("skills.conversation")
 
@@ -30,8 +31,9 @@ MAX_TEMPLATE_BYTES = 64 * 1024
 S3_TIMEOUT = 1.0  # connect and read, each; a slow S3 must not eat the model's time
 FIRST_READ_WAIT = 1.5  # the longest a turn waits for a template never read before
 
-# An S3 template is text from outside the skill: rendered sandboxed, so it can only format.
-_SANDBOX = SandboxedEnvironment(autoescape=False)
+# An S3 template is text from outside the skill: rendered in the runtime's sandbox (bounded
+# work, as templates.yaml is), so it can only format.
+_SANDBOX = sandbox_environment()
 
 
 def time_of_day(hour: int) -> str:
@@ -175,7 +177,7 @@ def render(source: str, values: dict[str, object], what: str) -> str | None:
     """``source`` rendered sandboxed; None (and a log line) when it does not render."""
     try:
         return _compile(source).render(**values).strip()
-    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+    except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
         log.error("%s does not render, leaving it out: %s", what, exc)
         return None
 

@@ -269,6 +269,12 @@ class SkillSandbox(ImmutableSandboxedEnvironment):
                 _precheck_growth(_join_growth(args[0], __obj.__self__))
         return _check_size(super().call(__context, __obj, *args, **kwargs))
 
+    def unsafe_undefined(self, obj, attribute):
+        # Jinja returns an undefined that raises only when used; a lenient undefined (the
+        # admin's preview) would print it instead. Reaching for one is refused at once.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} "
+                            "object is unsafe.")
+
     def wrap_str_format(self, value):
         wrapped = super().wrap_str_format(value)
         if wrapped is not None:

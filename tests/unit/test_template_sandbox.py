@@ -153,3 +153,15 @@ def test_an_included_template_shares_the_renders_budget():
     }))
     with pytest.raises(TemplateLimitError):
         env.get_template("outer").render()
+
+
+def test_the_conversation_skills_s3_prompt_template_has_the_same_limits():
+    from skills.conversation import prompts
+
+    started = time.perf_counter()
+    assert prompts.render("{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}"
+                          "{% endfor %}", {}, "prompt_template") is None
+    assert prompts.render("{{ cycler.__init__.__globals__.os.environ }}", {},
+                          "prompt_template") is None
+    assert time.perf_counter() - started < 2.0
+    assert prompts.render("It is {{ weekday }}.", {"weekday": "Monday"}, "x") == "It is Monday."
