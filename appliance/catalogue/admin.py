@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from ..console import applying, services
 from ..console.permissions import APPLY, CONTROL, ROLLBACK, TEST_CONSOLE
 from ..deploy.changes import record
+from ..deploy.revisions import secret_changes
 from .forms import HostSettingsForm, SkillForm
 from .models import HostSettings, Revision, Skill
 
@@ -292,7 +293,8 @@ class RevisionAdmin(admin.ModelAdmin):
             return redirect("admin:catalogue_revision_changelist")
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": f"Roll back to revision {revision.number}?", "revision": revision,
-                   "current": Revision.objects.filter(outcome=Revision.APPLIED).first()}
+                   "current": Revision.objects.filter(outcome=Revision.APPLIED).first(),
+                   "secret_changes": secret_changes(revision.catalogue)}
         return TemplateResponse(request, "console/revision_rollback.html", context)
 
 

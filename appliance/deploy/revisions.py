@@ -12,6 +12,7 @@ from django.core import serializers
 from django.core.management.color import no_style
 from django.db import connection
 
+from ..catalogue import secretrefs
 from ..catalogue.models import HostSettings, Revision, Skill
 from ..render import Paths, RenderedFile
 from . import policy
@@ -22,9 +23,11 @@ HOST_STATUS_FIELDS = ("duckdns_last_update", "duckdns_last_result")
 
 
 def file_record(rendered: RenderedFile) -> dict:
-    return {"content": rendered.content, "mode": rendered.mode, "owner": rendered.owner,
-            "group": rendered.group, "secret": rendered.secret,
-            "check": rendered.executable_check}
+    """A rendered file as revisions keep it and ``apply --check`` compares it: a secret file
+    by its reference only (secretrefs)."""
+    return secretrefs.redact_file({
+        "content": rendered.content, "mode": rendered.mode, "owner": rendered.owner,
+        "group": rendered.group, "secret": rendered.secret, "check": rendered.executable_check})
 
 
 def sha256(text: str) -> str:
@@ -103,8 +106,14 @@ def source_digest(source_path: str) -> str:
 # --- the catalogue rows, for rollback ----------------------------------------------------------
 
 def serialize_catalogue() -> list:
+    """The rows as a revision keeps them: secrets as references (secretrefs), never values."""
     rows = [HostSettings.load(), *Skill.objects.order_by("slug")]
-    return json.loads(serializers.serialize("json", rows))
+    return secretrefs.redact_rows(json.loads(serializers.serialize("json", rows)))
+
+
+def secret_changes(catalogue: dict) -> list[secretrefs.SecretChange]:
+    """Which secrets a rollback to this catalogue leaves unlike the revision (none restored)."""
+    return secretrefs.secret_changes(catalogue.get("rows") or [], serialize_catalogue())
 
 
 def enabled_slugs(catalogue: dict) -> set[str]:
@@ -122,8 +131,16 @@ def restore_catalogue(catalogue: dict) -> None:
     hosts = [o for o in objects if isinstance(o.object, HostSettings)]
     current = HostSettings.load()
     for host in hosts:
-        for name in HOST_STATUS_FIELDS:
+        for name in (*HOST_STATUS_FIELDS, "duckdns_token"):  # the token: see secretrefs
             setattr(host.object, name, getattr(current, name))
+    # The revision holds references only: each secret it had keeps its current value.
+    now = [{"model": secretrefs.SKILL, "pk": pk, "fields": {"slug": slug, "secrets": secrets}}
+           for pk, slug, secrets in Skill.objects.values_list("pk", "slug", "secrets")]
+    for skill in skills:
+        match = secretrefs.counterpart({"pk": skill.object.pk,
+                                        "fields": {"slug": skill.object.slug}}, now)
+        skill.object.secrets = secretrefs.kept_secrets(
+            skill.object.secrets or {}, (match["fields"]["secrets"] or {}) if match else {})
     Skill.objects.exclude(pk__in=[o.object.pk for o in skills]).delete()
     # Free the unique slugs and ports first, so restored rows may swap them.
     for pk in Skill.objects.values_list("pk", flat=True):
