@@ -10,51 +10,13 @@ import re
 
 from django.core.exceptions import ValidationError
 
-from ..render.rules import CADDY_TOKEN_RE, CONTROL_RE, is_one_line
+from ..render.rules import CADDY_TOKEN_RE, CONTROL_RE, is_one_line, reserved_env_reason
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,24}[a-z0-9])?$")  # "skill-<slug>" fits a user name
 LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 SKILL_ID_RE = re.compile(r"^amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[A-Za-z0-9._-]{1,100}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
-
-# A skill's environment and secrets may not set what changes how the runtime, Flask, Python or
-# the loader behave: the appliance sets those from the skill's other fields, or never. Exact
-# names first, then prefixes; each says what to use instead. (The root helper refuses a subset
-# of these again: appliance/deploy/wire.py.)
-_VERIFY = "relaxes request verification, which only the 'Verify requests' switch may turn off"
-RESERVED_ENV_NAMES = {
-    "ASK_APPLICATION_ID": "is set from the Application ids field (the skill IDs; "
-                          "skill_add --skill-id)",
-    "ASK_VERIFY_REQUESTS": "is set by the 'Verify requests' switch (skill_add --verify / "
-                           "--no-verify)",
-    "ASK_EXTRA_CA_BUNDLE": "is set by the 'Test console' switch (skill_add --test-console)",
-    "ASK_TEMPLATES_PATH": "is set when the skill has templates: edit them in the Templates "
-                          "editor",
-    "ASK_CERT_CACHE_DIR": "is set by the appliance (the skill's certificate cache)",
-    "ASK_CA_BUNDLE": "would replace the roots Amazon's signatures are checked against; the "
-                     "'Test console' switch adds the console's",
-    "PATH": "is set by the appliance (the skill's service)",
-    "HOME": "is set by the appliance (the skill's user)",
-    "GCONV_PATH": "changes which code the C library loads",
-    "GLIBC_TUNABLES": "changes how the C library behaves",
-    "NOTIFY_SOCKET": "is set by systemd",
-}
-RESERVED_ENV_PREFIXES = (
-    ("ASK_VERIFY_", _VERIFY),
-    ("ASK_", "is a runtime setting: the appliance sets the ones it supports from the skill's "
-             "fields (Application ids, Verify requests, Test console)"),
-    ("FLASK_", "changes how Flask runs the skill (FLASK_DEBUG would turn debug mode on); "
-               "the appliance runs every skill the same way"),
-    ("WERKZEUG_", "changes how Werkzeug runs the skill; the appliance runs every skill the "
-                  "same way"),
-    ("PYTHON", "changes how Python starts (which code it loads first)"),
-    ("LD_", "changes which libraries the loader loads"),
-    ("OPENSSL_", "changes which configuration and modules OpenSSL loads"),
-    ("LISTEN_", "is set by systemd's socket activation"),
-    ("SYSTEMD_", "is set by systemd"),
-)
-
 
 def validate_slug(value: str) -> None:
     if not SLUG_RE.match(value or ""):
@@ -81,16 +43,6 @@ def validate_env_name(value: str) -> None:
     reason = reserved_env_reason(value)
     if reason:
         raise ValidationError(f"{value} {reason}.", code="env_reserved")
-
-
-def reserved_env_reason(name: str) -> str | None:
-    """Why a skill's environment or secrets may not set ``name``; None when it may."""
-    if name in RESERVED_ENV_NAMES:
-        return RESERVED_ENV_NAMES[name]
-    for prefix, reason in RESERVED_ENV_PREFIXES:
-        if name.startswith(prefix):
-            return reason
-    return None
 
 
 def validate_env_value(value: str) -> None:

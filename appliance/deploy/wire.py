@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ..render.rules import ENV_NAME_RE, reserved_env_reason
 from ..render.snapshot import Catalogue, HostSpec, Paths, SkillSpec
 from . import policy
 from .policy import Refused
@@ -40,9 +41,6 @@ MAX_ITEMS = 200  # environment entries, skill IDs, DuckDNS domains
 HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
                        r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 PEM = re.compile(r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)*")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-RESERVED_ENV_PREFIXES = ("ASK_", "FLASK_", "LD_", "LISTEN_", "PYTHON", "SYSTEMD_")
-RESERVED_ENV_NAMES = frozenset({"PATH", "HOME", "WERKZEUG_RUN_MAIN", "WERKZEUG_SERVER_FD"})
 RANGES = {"port": (1024, 65535), "admin_port": (1024, 65535), "threads": (1, 64),
           "idle_exit": (10, 86400)}
 
@@ -140,10 +138,11 @@ def _typed(value: object, kind, where: str):
 def _env_name(name: str, where: str) -> None:
     """A skill's own variable: never one that changes how Python, the loader, systemd or the
     runtime's verification behave (the appliance sets those from the skill's other fields)."""
-    if not ENV_NAME.fullmatch(name):
+    if not ENV_NAME_RE.match(name) or len(name) > 64:
         raise Refused(f"{where}: {name!r} is not an environment variable name")
-    if name.startswith(RESERVED_ENV_PREFIXES) or name in RESERVED_ENV_NAMES:
-        raise Refused(f"{where}: {name} may not be set as a skill's variable")
+    reason = reserved_env_reason(name)
+    if reason:
+        raise Refused(f"{where}: {name} may not be set as a skill's variable: it {reason}")
 
 
 def _host_name(value: str, where: str) -> None:

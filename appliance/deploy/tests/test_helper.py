@@ -128,6 +128,8 @@ def test_fields_only_root_decides_are_refused(capsys, monkeypatch, host, payload
     (with_skill(secrets=[["KEY", "x\n* * * * * root evil"]]), "one line"),
     (with_skill(environment=[["LD_PRELOAD", "/tmp/evil.so"]]), "LD_PRELOAD"),
     (with_skill(environment=[["PYTHONPATH", "/tmp/evil"]]), "PYTHONPATH"),
+    (with_skill(secrets=[["OPENSSL_CONF", "/tmp/evil.cnf"]]), "OPENSSL_CONF"),
+    (with_skill(environment=[["FLASK_DEBUG", "1"]]), "FLASK_DEBUG"),
     (with_skill(environment=[["bad name", "x"]]), "variable name"),
     (with_host(duckdns_domains=["me\n* * * * * root sh -c evil"], duckdns_token="0" * 36),
      "DuckDNS"),
