@@ -15,8 +15,8 @@ from django.core.cache import cache
 
 from ..catalogue.models import Revision
 from ..deploy.client import HelperError, layout_file, run_helper
-from ..deploy.policy import MAX_UNITS_ASKED
-from ..deploy.requestlog import parse_request
+from ..helper.policy import MAX_UNITS_ASKED
+from ..helper.requestlog import parse_request
 from . import caddylog
 
 log = logging.getLogger("appliance.console")

@@ -26,8 +26,9 @@ from django.utils import timezone
 
 from ..catalogue.models import Revision
 from ..catalogue.snapshot import build_catalogue
+from ..helper import batch, wire
 from ..render import Catalogue, render_all
-from . import batch, health, revisions, wire
+from . import health, revisions
 from .client import DEFAULT_TIMEOUT, HelperError, layout, run_helper
 
 log = logging.getLogger("appliance.deploy")

@@ -52,7 +52,7 @@ def layout():
 def _direct(request: bytes, timeout: float) -> bytes:
     env = {**os.environ, "APPLIANCE_LAYOUT": layout_file()}
     try:
-        done = subprocess.run([sys.executable, "-m", "appliance.deploy.helper", "--stdin"],
+        done = subprocess.run([sys.executable, "-m", "appliance.helper", "--stdin"],
                               input=request, capture_output=True, env=env, timeout=timeout,
                               check=False, cwd=Path(settings.BASE_DIR))
     except subprocess.TimeoutExpired:

@@ -14,8 +14,8 @@ from django.db import connection
 
 from ..catalogue import secretrefs
 from ..catalogue.models import HostSettings, Revision, Skill
+from ..helper import policy
 from ..render import Paths, RenderedFile
-from . import policy
 
 CATALOGUE_FORMAT = 1
 # Status fields the host writes itself; a rollback must not wind them back.

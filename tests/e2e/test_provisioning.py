@@ -128,9 +128,10 @@ def test_services_run_as_their_own_users_and_start_on_boot(provisioned):
     assert caddyfile.startswith("# Rendered by the appliance admin"), caddyfile[:200]
     assert "file_server" not in caddyfile.split(f"{ADMIN_FQDN} {{")[0]
     helper = provisioned.run(["cat", "/usr/local/sbin/appliance-helper"]).stdout
-    assert "python -I -m appliance.deploy.helper" in helper
-    assert provisioned.run(["sudo", "-l", "-U", "appliance"]).stdout.strip().endswith(
-        "(root) NOPASSWD: /usr/local/sbin/appliance-helper")
+    assert "python -I -m appliance.helper" in helper
+    # Reached through its socket, not sudo (test_provisioning_boundary.py tries both sides).
+    assert provisioned.run(["systemctl", "is-active", "appliance-helper.socket"]).stdout \
+        .strip() == "active"
     # The code is root's: the admin cannot change it.
     assert provisioned.run(["runuser", "-u", "appliance", "--", "touch",
                             "/opt/appliance/venv/x"], check=False).returncode != 0
@@ -368,7 +369,7 @@ def test_duckdns_updates_with_the_token_on_no_command_line_and_in_no_world_reada
     assert update["params"]["domains"] == DUCKDNS_DOMAIN
     assert update["params"]["token"] == provisioned.token
     assert wait_until(lambda: provisioned.run(
-        ["cat", "/var/lib/appliance/duckdns/last-result"]).stdout.startswith("OK"), 15)
+        ["cat", "/var/lib/appliance-duckdns/last-result"]).stdout.startswith("OK"), 15)
     unit = provisioned.run(["systemctl", "cat", "appliance-duckdns.service",
                             "appliance-duckdns.timer"]).stdout
     assert provisioned.token not in unit
@@ -403,7 +404,7 @@ def test_a_duckdns_ko_is_reported_and_nothing_else_breaks(provisioned, fake_duck
         # A run the timer began just before the count is joined by our start (its request was
         # counted already): then the second start is a run of its own.
         assert update_sent() or update_sent()
-        assert provisioned.run(["cat", "/var/lib/appliance/duckdns/last-result"]).stdout \
+        assert provisioned.run(["cat", "/var/lib/appliance-duckdns/last-result"]).stdout \
             .startswith("KO")
     finally:
         fake_duckdns.answer = "OK"
@@ -411,7 +412,7 @@ def test_a_duckdns_ko_is_reported_and_nothing_else_breaks(provisioned, fake_duck
         .strip() == "active"
     assert front.get(SKILL_FQDN, "/_skill/health").status_code == 200
     provisioned.run(["systemctl", "start", "appliance-duckdns.service"])
-    assert provisioned.run(["cat", "/var/lib/appliance/duckdns/last-result"]).stdout \
+    assert provisioned.run(["cat", "/var/lib/appliance-duckdns/last-result"]).stdout \
         .startswith("OK")
 
 

@@ -138,7 +138,7 @@ def test_lines_written_before_values_were_quoted_still_parse():
 
 def test_the_admin_reads_request_lines_with_the_runtimes_parser():
     from appliance.console import services
-    from appliance.deploy import requestlog as helper_side
+    from appliance.helper import requestlog as helper_side
     from skills.runtime import requestlog
 
     assert helper_side.parse_request is requestlog.parse_request

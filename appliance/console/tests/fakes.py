@@ -148,7 +148,7 @@ class FakeHelper:
 
     def last_requests(self, units) -> dict:
         from appliance.deploy.client import HelperError
-        from appliance.deploy.requestlog import parse_request
+        from appliance.helper.requestlog import parse_request
 
         if self.broken & {"*", "last-requests", *units}:
             raise HelperError("journalctl failed: permission denied", {"ok": False}, 1)

@@ -85,7 +85,7 @@ def serve_helper(path: Path) -> subprocess.Popen:
         "import os, socket, subprocess, sys\n"
         "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)\n"
         "s.listen(); print('ready', flush=True); conn, _ = s.accept()\n"
-        "subprocess.run([sys.executable, '-m', 'appliance.deploy.helper', '--socket'],"
+        "subprocess.run([sys.executable, '-m', 'appliance.helper', '--socket'],"
         " stdin=conn, stdout=conn)\n"
     )
     server = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,

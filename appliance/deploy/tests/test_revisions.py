@@ -8,7 +8,7 @@ import pytest
 
 from appliance.deploy import revisions
 from appliance.deploy.apply import ApplyBusy, apply_lock
-from appliance.deploy.services import journal_entry, last_lines, log_line_entry
+from appliance.helper.services import journal_entry, last_lines, log_line_entry
 from appliance.render import Paths
 
 pytestmark = pytest.mark.unit

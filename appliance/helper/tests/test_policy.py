@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.deploy import policy
-from appliance.deploy.policy import Refused
+from appliance.helper import policy
+from appliance.helper.policy import Refused
 from appliance.render import Paths
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import helper, install, wire
+from appliance.helper import cli as helper
+from appliance.helper import install, wire
 from appliance.render import render_all
 from appliance.render.layout import paths_under, write_layout
 

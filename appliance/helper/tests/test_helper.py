@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from appliance.deploy import helper
+from appliance.helper import cli as helper
 
 from .fakes import ask_helper, call_helper, helper_layout, wire_catalogue
 
@@ -163,7 +163,7 @@ def test_a_catalogue_that_would_write_lines_of_its_own_is_refused(capsys, monkey
 
 def test_nothing_the_request_says_reaches_root_unchecked(monkeypatch, host):
     """The shape of every refusal above: a valid request still renders (the control)."""
-    from appliance.deploy import install
+    from appliance.helper import install
 
     payload = copy.deepcopy(request())
     entries, _ = install.render_request(payload["catalogue"], host,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.deploy import batch, policy
-from appliance.deploy import services as services_module
+from appliance.helper import batch, policy
+from appliance.helper import services as services_module
 from appliance.render.layout import paths_under, write_layout
 
 from .fakes import call_helper as run

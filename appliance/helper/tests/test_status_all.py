@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import services as services_module
-from appliance.deploy.install import Failure
-from appliance.deploy.services import Services, fold_states, parse_show, pid_file_state
+from appliance.helper import services as services_module
+from appliance.helper.install import Failure
+from appliance.helper.services import Services, fold_states, parse_show, pid_file_state
 from appliance.render.layout import paths_under
 
 from .fakes import call_helper as main

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.deploy import requestlog
-from appliance.deploy.install import Failure
-from appliance.deploy.policy import MAX_UNITS_ASKED
+from appliance.helper import requestlog
+from appliance.helper.install import Failure
+from appliance.helper.policy import MAX_UNITS_ASKED
 from appliance.render.layout import paths_under
 
 from .fakes import call_helper as run

@@ -1,0 +1,105 @@
+"""The privilege boundary on the provisioned host: the admin's unit is fenced in like a skill's,
+reaches root only through the helper's socket, and no skill reaches the helper or Caddy's API;
+a reload through Caddy's socket still drops no request."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from .fixtures_provisioning import SKILL_FQDN
+
+pytest_plugins = ("tests.e2e.fixtures_provisioning",)
+pytestmark = pytest.mark.e2e
+
+SKILL_USER = "skill-memory-game"
+HELPER_SOCKET = "/run/appliance-helper.sock"
+CADDY_SOCKET = "/var/lib/caddy/admin.sock"
+# Connects as the user it runs as, sends one request, prints the answer or the refusal.
+ASK = """
+import socket, sys
+c = socket.socket(socket.AF_UNIX)
+try:
+    c.connect(sys.argv[1])
+except OSError as exc:
+    print(type(exc).__name__); sys.exit(0)
+c.sendall(sys.argv[2].encode()); c.shutdown(socket.SHUT_WR); print(c.makefile().read())
+"""
+
+
+def ask_as(provisioned, user: str, path: str, request: str) -> str:
+    return provisioned.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", ASK, path,
+                            request]).stdout.strip()
+
+
+def test_the_admin_runs_fenced_in_without_sudo(provisioned):
+    shown = provisioned.run(["systemctl", "show", "appliance-admin", "-p", "NoNewPrivileges",
+                             "-p", "ProtectSystem", "-p", "RestrictSUIDSGID"]).stdout.split()
+    assert sorted(shown) == ["NoNewPrivileges=yes", "ProtectSystem=strict",
+                             "RestrictSUIDSGID=yes"]
+    assert provisioned.run(["test", "-e", "/etc/sudoers.d/appliance"], check=False).returncode
+    rights = provisioned.run(["sudo", "-l", "-U", "appliance"], check=False).stdout
+    assert "NOPASSWD" not in rights and "not allowed" in rights
+
+
+def test_only_root_and_the_admin_reach_the_helper(provisioned):
+    stat = provisioned.run(["stat", "-c", "%a %U %G %F", HELPER_SOCKET]).stdout.strip()
+    assert stat == "660 root appliance socket"
+    answer = ask_as(provisioned, "appliance", HELPER_SOCKET, '{"args": ["status-all"]}')
+    assert '"ok": true' in answer and "alexa-skill-memory-game" in answer
+    assert ask_as(provisioned, SKILL_USER, HELPER_SOCKET,
+                  '{"args": ["status-all"]}') == "PermissionError"
+    assert ask_as(provisioned, "nobody", HELPER_SOCKET,
+                  '{"args": ["status-all"]}') == "PermissionError"
+
+
+def test_a_skill_cannot_reach_caddys_admin_api(provisioned):
+    load = '{"apps": {}}'
+    request = (f"POST /load HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(load)}\r\nConnection: close\r\n\r\n{load}")
+    assert ask_as(provisioned, SKILL_USER, CADDY_SOCKET, request) == "PermissionError"
+    # Nothing listens on the old loopback port any more.
+    tcp = provisioned.run(["runuser", "-u", SKILL_USER, "--", "/usr/bin/python3", "-c",
+                           "import socket; socket.create_connection(('127.0.0.1', 2019), 3)"],
+                          check=False)
+    assert tcp.returncode != 0 and "ConnectionRefusedError" in tcp.stderr
+    # The socket is Caddy's API: root reads the live configuration through it.
+    config = provisioned.run(["curl", "-sf", "--unix-socket", CADDY_SOCKET,
+                              "http://localhost/config/apps/http/servers"]).stdout
+    assert SKILL_FQDN in config
+
+
+def test_an_apply_that_reloads_caddy_drops_no_request(provisioned, front):
+    """Requests through Caddy all along two applies that change its sites."""
+    results = {"ok": 0, "failed": []}
+    stop = threading.Event()
+
+    def load():
+        session = front.session()
+        while not stop.is_set():
+            try:
+                status = session.get(front.url(SKILL_FQDN, "/_skill/health"), timeout=10) \
+                    .status_code
+            except OSError as exc:
+                status = repr(exc)
+            if status == 200:
+                results["ok"] += 1
+            else:
+                results["failed"].append(status)
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        provisioned.manage("skill_add", "reload-probe", "--source", "memory_game")
+        provisioned.manage("apply", "--reason", "e2e: a site more under load")
+        provisioned.manage("skill_remove", "reload-probe")
+        provisioned.manage("apply", "--reason", "e2e: a site less under load")
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    print(f"\nrequests through two Caddy reloads: {results['ok']} ok, "
+          f"{len(results['failed'])} failed")
+    assert results["ok"] > 50 and results["failed"] == []

@@ -1,0 +1,117 @@
+"""The operator's main flows in Chromium against the provisioned host: through Caddy, with the
+admin under its real hardened unit, reaching root through the helper's socket.
+
+Add a skill from the form and apply; it answers a signed request through Caddy; edit its
+templates, apply, hear the change in the test console; roll back; remove it and apply. The host
+is left as site.yml made it (the skill is gone again)."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from .fixtures_provisioning import ADMIN_FQDN, DOMAIN, alexa_client, wait_until
+
+pytest_plugins = ("tests.e2e.fixtures_provisioning",)
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SLUG = "browser-game"
+FQDN = f"{SLUG}.{DOMAIN}"
+WELCOME = "Welcome to the game added in a browser."
+
+
+@pytest.fixture(scope="module")
+def page(provisioned, front):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Caddy's local CA is not the browser's: what is tested here is the admin, not trust.
+        context = browser.new_context(base_url=f"https://{ADMIN_FQDN}", ignore_https_errors=True,
+                                      viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+        assert errors == [], f"JavaScript errors: {errors}"
+
+
+def launch_speech(provisioned) -> str:
+    answer = alexa_client(provisioned, FQDN).launch()
+    assert answer.status == 200, answer.body[:300]
+    return answer.speech
+
+
+def applied_message(page):
+    from playwright.sync_api import expect
+
+    messages = page.locator(".messagelist")
+    expect(messages).to_contain_text(re.compile(r"Revision \d+ is applied"), timeout=120_000)
+    assert "failed" not in messages.inner_text().lower(), messages.inner_text()
+    return int(re.search(r"Revision (\d+) is applied", messages.inner_text()).group(1))
+
+
+def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
+        provisioned, front, page):
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", provisioned.admin_password())
+    page.click("input[type=submit]")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+
+    # Add a skill from the form, and apply: the helper creates its account and installs it.
+    page.goto("/admin/catalogue/skill/add/")
+    page.fill("#id_slug", SLUG)
+    page.fill("#id_name", "Browser Game")
+    page.fill("#id_source", "memory_game")
+    page.click("input[name=_apply]")
+    added = applied_message(page)
+    user = provisioned.run(["id", "-un", f"skill-{SLUG}"], check=False)
+    assert user.stdout.strip() == f"skill-{SLUG}", user.stderr
+    assert "Welcome to memory game" in launch_speech(provisioned)
+
+    # Edit its templates and apply; the test console hears the change through Caddy.
+    page.goto(f"/skills/{SLUG}/templates/")
+    editor = page.locator("#id_templates")
+    editor.fill(re.sub(r"(?m)^welcome: .*$", f"welcome: {WELCOME}", editor.input_value()))
+    page.click("input[name=apply]")
+    changed = applied_message(page)
+    assert changed > added
+    page.goto(f"/console/{SLUG}/")
+    page.click("button[value=launch]")
+    expect(page.locator("#last-turn .speech-text")).to_contain_text(WELCOME)
+    assert WELCOME in launch_speech(provisioned)
+
+    # Roll back to the revision that added it: the old welcome again.
+    page.goto("/admin/catalogue/revision/")
+    page.click(f"#result_list >> text=/^{added}$/")
+    page.click("text=Roll back to this revision")
+    page.click(f"input[value='Yes, roll back to revision {added}']")
+    applied_message(page)
+    assert "Welcome to memory game" in launch_speech(provisioned)
+
+    # Remove it and apply: its service and its site are gone.
+    page.goto("/admin/catalogue/skill/")
+    page.click(f"#result_list >> text={SLUG}")
+    page.click("a.deletelink")
+    page.click("input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("deleted successfully")
+    page.goto("/")
+    page.click("button:has-text('Apply now')")
+    applied_message(page)
+    state = provisioned.run(["systemctl", "is-active", f"alexa-skill-{SLUG}"], check=False)
+    assert state.stdout.strip() in ("inactive", "unknown")
+    assert wait_until(lambda: not front.answers(FQDN, "/_skill/health"), 10) is not None
+    left = provisioned.run(["find", "/etc/appliance/skills", "-name", f"{SLUG}*"])
+    assert left.stdout.strip() == ""
