@@ -119,9 +119,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
-USE_I18N = True
 # Every time on a page in one format (appliance.console.timefmt) and in this time zone.
 FORMAT_MODULE_PATH = ["appliance.formats"]
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
