@@ -390,6 +390,31 @@ def play_memory_game(provisioned: Provisioned, fqdn: str) -> list[str]:
     return [launch.speech, round_.speech, won.speech]
 
 
+# Connects to a unix socket as the user it runs as, sends one request, prints the answer, or the
+# name of the error that stopped it from connecting.
+ASK_SOCKET = """
+import socket, sys
+c = socket.socket(socket.AF_UNIX)
+try:
+    c.connect(sys.argv[1])
+except OSError as exc:
+    print(type(exc).__name__); sys.exit(0)
+c.sendall(sys.argv[2].encode()); c.shutdown(socket.SHUT_WR); print(c.makefile().read())
+"""
+HELPER_SOCKET = "/run/appliance-helper.sock"
+
+
+def ask_socket(provisioned: Provisioned, user: str, path: str, request: str) -> str:
+    """What ``user`` on the host gets from the unix socket ``path`` for ``request``."""
+    return provisioned.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", ASK_SOCKET,
+                            path, request]).stdout.strip()
+
+
+def ask_helper(provisioned: Provisioned, *args: str, user: str = "appliance") -> dict:
+    """The root helper's answer to ``args``, asked as the admin does: its user, its socket."""
+    return json.loads(ask_socket(provisioned, user, HELPER_SOCKET, json.dumps({"args": args})))
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.2) -> float | None:
     """Seconds until ``predicate()`` was true, or None after ``timeout``."""
     started = time.monotonic()

@@ -32,6 +32,7 @@ from .fixtures_provisioning import (  # noqa: E402
     SKILL_FQDN,
     alexa_client,
     ansible_env,
+    ask_helper,
     play_memory_game,
     run_playbook,
     wait_until,
@@ -192,10 +193,9 @@ def test_the_dashboards_last_requests_come_from_the_journal_in_one_helper_call(p
     play_memory_game(provisioned, SKILL_FQDN)
 
     def newest() -> dict | None:
-        # As the admin calls it: its user, through sudo; every installed skill when none named.
-        answer = provisioned.run(["runuser", "-u", "appliance", "--", "sudo",
-                                  "/usr/local/sbin/appliance-helper", "last-requests"]).stdout
-        return json.loads(answer)["units"]["alexa-skill-memory-game"]
+        # As the admin calls it: its user, through the helper's socket; every installed skill
+        # when none is named.
+        return ask_helper(provisioned, "last-requests")["units"]["alexa-skill-memory-game"]
 
     # journald stores a line a moment after the skill wrote it.
     assert wait_until(lambda: (newest() or {}).get("intent") == "AnswerIntent", 10) is not None

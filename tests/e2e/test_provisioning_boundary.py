@@ -4,33 +4,18 @@ a reload through Caddy's socket still drops no request."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
-from .fixtures_provisioning import SKILL_FQDN
+from .fixtures_provisioning import HELPER_SOCKET, SKILL_FQDN, ask_helper, ask_socket
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
 
 SKILL_USER = "skill-memory-game"
-HELPER_SOCKET = "/run/appliance-helper.sock"
 CADDY_SOCKET = "/var/lib/caddy/admin.sock"
-# Connects as the user it runs as, sends one request, prints the answer or the refusal.
-ASK = """
-import socket, sys
-c = socket.socket(socket.AF_UNIX)
-try:
-    c.connect(sys.argv[1])
-except OSError as exc:
-    print(type(exc).__name__); sys.exit(0)
-c.sendall(sys.argv[2].encode()); c.shutdown(socket.SHUT_WR); print(c.makefile().read())
-"""
-
-
-def ask_as(provisioned, user: str, path: str, request: str) -> str:
-    return provisioned.run(["runuser", "-u", user, "--", "/usr/bin/python3", "-c", ASK, path,
-                            request]).stdout.strip()
 
 
 def test_the_admin_runs_fenced_in_without_sudo(provisioned):
@@ -46,11 +31,11 @@ def test_the_admin_runs_fenced_in_without_sudo(provisioned):
 def test_only_root_and_the_admin_reach_the_helper(provisioned):
     stat = provisioned.run(["stat", "-c", "%a %U %G %F", HELPER_SOCKET]).stdout.strip()
     assert stat == "660 root appliance socket"
-    answer = ask_as(provisioned, "appliance", HELPER_SOCKET, '{"args": ["status-all"]}')
-    assert '"ok": true' in answer and "alexa-skill-memory-game" in answer
-    assert ask_as(provisioned, SKILL_USER, HELPER_SOCKET,
+    answer = ask_helper(provisioned, "status-all")
+    assert answer["ok"] and "alexa-skill-memory-game" in json.dumps(answer)
+    assert ask_socket(provisioned, SKILL_USER, HELPER_SOCKET,
                   '{"args": ["status-all"]}') == "PermissionError"
-    assert ask_as(provisioned, "nobody", HELPER_SOCKET,
+    assert ask_socket(provisioned, "nobody", HELPER_SOCKET,
                   '{"args": ["status-all"]}') == "PermissionError"
 
 
@@ -58,7 +43,7 @@ def test_a_skill_cannot_reach_caddys_admin_api(provisioned):
     load = '{"apps": {}}'
     request = (f"POST /load HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(load)}\r\nConnection: close\r\n\r\n{load}")
-    assert ask_as(provisioned, SKILL_USER, CADDY_SOCKET, request) == "PermissionError"
+    assert ask_socket(provisioned, SKILL_USER, CADDY_SOCKET, request) == "PermissionError"
     # Nothing listens on the old loopback port any more.
     tcp = provisioned.run(["runuser", "-u", SKILL_USER, "--", "/usr/bin/python3", "-c",
                            "import socket; socket.create_connection(('127.0.0.1', 2019), 3)"],
