@@ -83,7 +83,9 @@ def _socket(path: str, request: bytes, timeout: float) -> bytes:
             except TimeoutError:
                 raise
             except OSError as exc:
-                raise HelperError(f"the helper's connection broke: {exc.strerror or exc}") \
+                # A helper that could not start at all closes before it reads the request.
+                raise HelperError(f"the helper's connection broke ({exc.strerror or exc}) before "
+                                  "it answered; its log: journalctl -u 'appliance-helper@*'") \
                     from None
             if not chunk:
                 return b"".join(chunks)

@@ -64,7 +64,7 @@ def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
         provisioned, front, page):
     from playwright.sync_api import expect
 
-    page.goto("/admin/login/")
+    page.goto("/admin/login/?next=/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", provisioned.admin_password())
     page.click("input[type=submit]")
