@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from .rules import CADDY_TOKEN_RE
 from .snapshot import Catalogue, RenderedFile
 
 STAGING_CA = "https://acme-staging-v02.api.letsencrypt.org/directory"
-_ADMIN_RE = re.compile(r"^(?:unix//[A-Za-z0-9._/-]+\.sock"
+_ADMIN_RE = re.compile(r"^(?:unix//[A-Za-z0-9._/_-]+\.sock"
                        r"|(?:localhost|127\.0\.0\.1|\[::1\]):[0-9]{1,5})$")
 AUTHORITIES = ("letsencrypt", "letsencrypt-staging", "internal")
 
 # Anything else (whitespace, braces, quotes, #) could end a token or a block early, so a value
 # that needs them is refused rather than escaped.
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9._/:@+*-]+$")
+_TOKEN_RE = CADDY_TOKEN_RE
 _DURATION_RE = re.compile(r"^[0-9]+(?:\.[0-9]+)?(?:ns|us|ms|s|m|h)$")
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 # A Caddyfile token: whitespace, braces, quotes or # could end a token or a block early.
-CADDY_TOKEN_RE = re.compile(r"^[A-Za-z0-9._/:@+*-]+$")
+CADDY_TOKEN_RE = re.compile(r"^[A-Za-z0-9._/:@+*_-]+$")
 # One line of text in a unit file or an init script.
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # What systemd's EnvironmentFile= and the runtime's --env-file take as a name.

@@ -64,9 +64,10 @@ def test_host(db, settings, monkeypatch):
     root = Path(tempfile.mkdtemp(prefix="appliance-it-"))
     root.chmod(0o755)
     paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
-    host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
-                    caddy_admin=f"127.0.0.1:{free_port()}")
     storage = root / "caddy-storage"
+    # Caddy's API on a unix socket in its own folder, as on a host (root reloads through it).
+    host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
+                    caddy_admin=f"unix/{storage}/admin.sock")
     storage.mkdir()
     caddy = pwd.getpwnam("caddy")
     os.chown(storage, caddy.pw_uid, caddy.pw_gid)
