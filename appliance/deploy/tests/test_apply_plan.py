@@ -9,6 +9,7 @@ import pytest
 from appliance.catalogue.models import Revision, Skill
 from appliance.deploy import apply as apply_module
 from appliance.deploy.apply import apply_catalogue
+from appliance.deploy.client import HelperError
 
 from .fakes import FakeHelper, systemd_layout
 
@@ -188,3 +189,33 @@ def test_a_removed_skill_is_left_to_the_install_and_a_rollback_brings_it_back(he
     assert failed.outcome == Revision.FAILED
     restarts = [call for call in helper_calls if call.startswith("services restart")]
     assert "alexa-skill-always" in restarts[-1], helper_calls  # the rollback started it again
+
+
+@pytest.mark.parametrize(("installed", "words", "undone"), [
+    (2, "it installed revision 2 after all, which was undone", True),
+    (1, "Nothing was installed: the helper did not answer", False),
+])
+def test_a_helper_that_answers_too_late_is_asked_what_it_did(helper_calls, monkeypatch,
+                                                              installed, words, undone):
+    """The admin gave up waiting, but the helper may have gone on: its state (read once its
+    lock is free) says which, and an install that happened anyway is undone."""
+    assert apply_catalogue().number == 1
+
+    def late(*args, **kwargs):
+        if args[0] == "install":
+            helper_calls.append("install")
+            raise HelperError("the helper did not answer within 180 s (install 2)",
+                              timed_out=True)
+        if args[0] == "state":
+            helper_calls.append("state")
+            return {"ok": True, "revision": installed, "installed": []}
+        return helper_calls(*args, **kwargs)
+
+    monkeypatch.setattr(apply_module, "run_helper", late)
+    Skill.objects.filter(slug="always").update(threads=2)
+    helper_calls.clear()
+    revision = apply_catalogue()
+    assert revision.outcome == Revision.FAILED
+    assert words in revision.messages
+    assert helper_calls[:2] == ["install", "state"]
+    assert ("restore 2" in helper_calls) is undone
