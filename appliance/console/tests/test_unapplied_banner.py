@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from appliance.catalogue.models import HostSettings, Revision, Skill
+from appliance.console.timefmt import when
+from appliance.deploy.changes import changes_since
 
 from .unapplied_fixtures import UnappliedTestCase
 
@@ -66,6 +68,15 @@ class UnappliedBannerTestCase(UnappliedTestCase):
         r = self.dashboard()
         self.assertContains(r, "skill game</a>: changed: enabled")
         self.assertContains(r, "(command line): disabled skill game")
+
+    def test_its_times_are_in_the_one_time_format(self):
+        call_command("skill_enable", "game", "--off", stdout=StringIO())
+        change = changes_since(self.live.created)[0]
+        shown = when(change.when)
+        self.assertRegex(shown, r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$")  # seconds, zone
+        r = self.dashboard()
+        self.assertContains(r, f"Changed since {shown} (")
+        self.assertContains(r, f"<li>{shown}, {change.who}: disabled skill game</li>")
 
     def test_the_skill_lists_disable_action_says_who_disabled(self):
         self.client.post(reverse("admin:catalogue_skill_changelist"),
