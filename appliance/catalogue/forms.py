@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import construct_instance
 from django.utils.html import escape
 
-from . import conflicts, interaction, ports, validators
+from . import conflicts, interaction, ports, templatecheck, validators
 from .models import HostSettings, Skill
 from .snapshot import BUNDLED_SKILLS
 
@@ -104,6 +104,8 @@ class SkillForm(forms.ModelForm):
         text = self.cleaned_data.get("templates") or ""
         if text.strip():
             validate_templates(text)
+            # As the templates editor does: what the skill's sandbox refuses is not saved.
+            templatecheck.check_sandboxed(text)
         return text
 
     def clean_interaction_model(self):

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ..catalogue import templatecheck
 from ..catalogue.models import HostSettings, Skill
 from ..deploy.changes import record
 from . import applying, package, skillfiles
@@ -49,7 +50,7 @@ def templates_editor(request, slug):
             return redirect("console:templates", slug=skill.slug)
     return render(request, "console/templates_editor.html", _context(
         request, skill, "Templates", form=form, from_source=from_source,
-        preview=skillfiles.preview(shown) if not form.errors else []))
+        preview=templatecheck.preview(shown) if not form.errors else []))
 
 
 @staff_with(VIEW_SKILL)

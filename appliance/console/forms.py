@@ -7,10 +7,9 @@ from django.core.exceptions import ValidationError
 
 from skills.runtime.testing import builders
 
-from ..catalogue import interaction
+from ..catalogue import interaction, templatecheck
 from ..catalogue.forms import validate_templates
 from ..catalogue.models import Skill
-from . import skillfiles
 from .package import read_package
 
 CODE = {"class": "code", "rows": 24, "spellcheck": "false"}
@@ -25,9 +24,7 @@ class TemplatesForm(forms.Form):
         if text.strip():
             validate_templates(text)
             # What the skill's sandbox would refuse is an error here, not a preview.
-            refused = skillfiles.refusals(text)
-            if refused:
-                raise ValidationError(refused, code="templates_refused")
+            templatecheck.check_sandboxed(text)
         return text
 
 

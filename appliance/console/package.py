@@ -23,6 +23,7 @@ import zipfile
 
 from django.core.exceptions import ValidationError
 
+from ..catalogue import templatecheck
 from ..catalogue.forms import validate_templates
 from ..catalogue.interaction import TooDeepError, load_json, model_errors
 from ..catalogue.models import HostSettings, Skill
@@ -122,7 +123,7 @@ def read_package(upload) -> dict:
         raise ValidationError(errors, code="interaction_model")
     if templates is not None and templates.strip():
         validate_templates(templates)
-        refused = skillfiles.refusals(templates)
+        refused = templatecheck.refusals(templates)
         if refused:
             raise ValidationError([f"templates.yaml: {why}" for why in refused],
                                   code="templates_refused")
