@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -13,6 +15,7 @@ from ..catalogue.models import Skill
 from .package import read_package
 
 CODE = {"class": "code", "rows": 24, "spellcheck": "false"}
+LINE_CITED = re.compile(r"\bline (\d+)")
 
 
 class TemplatesForm(forms.Form):
@@ -29,9 +32,17 @@ class TemplatesForm(forms.Form):
 
 
 class InteractionModelForm(forms.Form):
-    interaction_model = forms.CharField(required=False, strip=False,
-                                        widget=forms.Textarea(attrs=CODE),
-                                        label="en-US.json")
+    # Unwrapped, so each line of the text is one row of the line-number gutter (editor.js).
+    interaction_model = forms.CharField(
+        required=False, strip=False, label="en-US.json",
+        widget=forms.Textarea(attrs={**CODE, "wrap": "off", "data-line-numbers": ""}))
+
+    def cited_errors(self) -> list[dict]:
+        """The model's errors, each with the line of the text it cites ("line 3 column 5",
+        as the JSON parser says), or None, so the page can offer to go to that line."""
+        return [{"text": str(error),
+                 "line": int(m[1]) if (m := LINE_CITED.search(str(error))) else None}
+                for error in self.errors.get("interaction_model", [])]
 
     def clean_interaction_model(self):
         text = self.cleaned_data["interaction_model"].replace("\r\n", "\n")
