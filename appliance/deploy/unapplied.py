@@ -54,7 +54,9 @@ class Unapplied:
 
     @property
     def shown(self) -> bool:
-        return bool(self.differences or self.failed)
+        # A failed apply is news only while what it tried still differs from what is live:
+        # once the catalogue is reverted there is nothing left to apply or to discard.
+        return bool(self.differences)
 
     @property
     def since(self) -> datetime | None:

@@ -47,6 +47,18 @@ def page(provisioned, front):
         assert errors == [], f"JavaScript errors: {errors}"
 
 
+@pytest.fixture(scope="module")
+def signed_in(provisioned, page):
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/?next=/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", provisioned.admin_password())
+    page.click("input[type=submit]")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    return page
+
+
 def launch_speech(provisioned) -> str:
     answer = alexa_client(provisioned, FQDN).launch()
     assert answer.status == 200, answer.body[:300]
@@ -63,14 +75,10 @@ def applied_message(page):
 
 
 def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
-        provisioned, front, page):
+        provisioned, front, signed_in):
     from playwright.sync_api import expect
 
-    page.goto("/admin/login/?next=/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", provisioned.admin_password())
-    page.click("input[type=submit]")
-    expect(page.locator("h1")).to_have_text("Dashboard")
+    page = signed_in
 
     # Add a skill from the form, and apply: the helper creates its account and installs it.
     page.goto("/admin/catalogue/skill/add/")
@@ -117,3 +125,51 @@ def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
     assert wait_until(lambda: not front.answers(FQDN, "/_skill/health"), 10) is not None
     left = provisioned.run(["find", "/etc/appliance/skills", "-name", f"{SLUG}*"])
     assert left.stdout.strip() == ""
+
+
+def test_a_change_that_fails_to_apply_is_named_on_the_dashboard_and_can_be_discarded(
+        provisioned, front, signed_in):
+    """A port something else on the host holds: the apply fails, the banner says which skill
+    stops the next apply (linked) and what differs from what is live; discarding puts the
+    catalogue back, and the live skill never stopped answering."""
+    from playwright.sync_api import expect
+
+    page, busy = signed_in, 8991
+    provisioned.run(["systemd-run", "--unit", "e2e-browser-port-holder", "--", "python3", "-m",
+                     "http.server", str(busy), "--bind", "127.0.0.1"])
+    try:
+        page.goto("/admin/catalogue/skill/")
+        page.click("#result_list >> text=memory-game")
+        old_port = page.locator("#id_port").input_value()
+        page.fill("#id_port", str(busy))
+        page.click("input[name=_apply]")
+        expect(page.locator(MESSAGES)).to_contain_text("failed", timeout=120_000)
+
+        page.goto("/")
+        banner = page.locator(".messagelist.unapplied")
+        expect(banner).to_contain_text("Unapplied changes")
+        expect(banner.locator(".unapplied-differences")).to_contain_text("memory-game")
+        failed = banner.locator(".unapplied-failed a", has_text="memory-game")
+        expect(failed).to_have_attribute("href", re.compile(r"/admin/catalogue/skill/\d+/"))
+        expect(banner.locator(".unapplied-changes")).to_contain_text("admin")
+        assert alexa_client(provisioned, f"memory-game.{DOMAIN}").launch().status == 200
+
+        banner.locator(".revert-form button").click()
+        expect(page.locator(".messagelist.unapplied")).to_have_count(0)
+        page.goto("/admin/catalogue/skill/")
+        page.click("#result_list >> text=memory-game")
+        assert page.locator("#id_port").input_value() == old_port
+    finally:
+        provisioned.run(["systemctl", "stop", "e2e-browser-port-holder"], check=False)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dashboard_fits_the_screen(provisioned, signed_in, width, tmp_path):
+    page = signed_in
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/")
+    page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
+    sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+                                     viewport: window.innerWidth})""")
+    assert sizes["page"] <= sizes["viewport"], sizes
+    page.set_viewport_size({"width": 1280, "height": 900})

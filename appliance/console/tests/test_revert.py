@@ -4,7 +4,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from appliance.catalogue.models import HostSettings, Skill
+from appliance.catalogue.models import HostSettings, Revision, Skill
 from appliance.deploy.models import CatalogueChange
 
 from .unapplied_fixtures import UnappliedTestCase
@@ -35,6 +35,14 @@ class RevertTestCase(UnappliedTestCase):
         self.assertNotContains(self.client.get(reverse("console:dashboard")),
                                "Unapplied changes:")
         self.assertEqual(CatalogueChange.objects.get().who, "alice")
+
+    def test_after_a_failed_apply_the_banner_goes_with_the_revert(self):
+        Revision.objects.create(number=2, outcome=Revision.FAILED,
+                                messages="quiz did not start: port 8100 is taken")
+        self.login()
+        self.assertContains(self.client.get(reverse("console:dashboard")), "failed on")
+        r = self.client.post(URL, {"next": reverse("console:dashboard")}, follow=True)
+        self.assertNotContains(r, "Unapplied changes:")
 
     def test_it_refuses_a_get(self):
         self.login()
