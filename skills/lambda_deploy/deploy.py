@@ -169,15 +169,19 @@ class LambdaDeployer:
             policy = json.loads(self.lam.get_policy(FunctionName=spec.function_name)["Policy"])
         except self.lam.exceptions.ResourceNotFoundException:
             policy = {"Statement": []}
-        present = {_token(statement) for statement in policy.get("Statement", [])
-                   if _principal(statement) == ALEXA_PRINCIPAL}
+        # Known by token, or by the statement ID made from it (which reads back without a
+        # condition where the token is not kept, as in moto).
+        present = set()
+        for statement in policy.get("Statement", []):
+            if _principal(statement) == ALEXA_PRINCIPAL:
+                present |= {_token(statement), statement.get("Sid")}
         for skill_id in spec.skill_ids:
-            if skill_id in present:
+            if {skill_id, statement_id(skill_id)} & present:
                 continue
             self.lam.add_permission(
                 FunctionName=spec.function_name, Action="lambda:InvokeFunction",
-                StatementId=f"alexa-{hashlib.sha256(skill_id.encode()).hexdigest()[:16]}",
-                Principal=ALEXA_PRINCIPAL, EventSourceToken=skill_id)
+                StatementId=statement_id(skill_id), Principal=ALEXA_PRINCIPAL,
+                EventSourceToken=skill_id)
             outcome.changes.append(f"allowed skill {skill_id} to invoke the function")
 
     # The whole moves -----------------------------------------------------------------------
@@ -232,6 +236,10 @@ def set_endpoint(smapi, skill_id: str, endpoint: dict) -> bool:
     custom["endpoint"] = endpoint
     smapi.update_manifest(skill_id, updated, etag)
     return True
+
+
+def statement_id(skill_id: str) -> str:
+    return f"alexa-{hashlib.sha256(skill_id.encode()).hexdigest()[:16]}"
 
 
 def _current(configuration: dict, key: str):

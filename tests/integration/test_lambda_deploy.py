@@ -1,0 +1,180 @@
+"""Deploying the Memory Game to Lambda against a local moto_server: the function, its role and
+secrets, the Alexa trigger permission, updates only on change, and the endpoint moved there and
+back through an SMAPI client (a fake here: the deploy only calls get/update_manifest)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from skills.lambda_deploy.deploy import (
+    ALEXA_PRINCIPAL,
+    DeployError,
+    LambdaDeployer,
+    LambdaSpec,
+    move_back,
+    statement_id,
+)
+from skills.lambda_deploy.package import build_package
+from tests.motoserver import moto  # noqa: F401 (a fixture)
+
+from .conftest import MEMORY_GAME
+
+pytestmark = pytest.mark.integration
+SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
+HOST_ENDPOINT = {"uri": "https://memory-game.example.org/", "sslCertificateType": "Trusted"}
+
+
+class FakeSmapi:
+    """A skill's manifest with an ETag, counting updates as SMAPI would see them."""
+
+    def __init__(self, endpoint: dict):
+        self.manifests = {SKILL_ID: {"manifest": {
+            "publishingInformation": {"locales": {"en-US": {"name": "Memory Game"}}},
+            "apis": {"custom": {"endpoint": endpoint}}}}}
+        self.etag = 1
+        self.updates = 0
+
+    def get_manifest(self, skill_id):
+        return copy.deepcopy(self.manifests[skill_id]), f'"{self.etag}"'
+
+    def update_manifest(self, skill_id, manifest, etag):
+        assert etag == f'"{self.etag}"', "an update must carry the ETag it read"
+        self.manifests[skill_id] = manifest
+        self.etag += 1
+        self.updates += 1
+        return f'"{self.etag}"'
+
+    def endpoint(self):
+        return self.manifests[SKILL_ID]["manifest"]["apis"]["custom"]["endpoint"]
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    return build_package(MEMORY_GAME, cache_dir=tmp_path_factory.mktemp("requirements"))
+
+
+@pytest.fixture
+def aws(moto, monkeypatch):  # noqa: F811
+    moto.reset()
+    for name, value in moto.env().items():
+        monkeypatch.setenv(name, value)
+    return moto
+
+
+def spec(**changes) -> LambdaSpec:
+    fields = {"slug": "memory-game", "skill_ids": (SKILL_ID,), "environment": {"LEVEL": "easy"},
+              "secrets": {"API_KEY": "s3cret"}, "memory": 512, "timeout": 10, **changes}
+    return LambdaSpec(**fields)
+
+
+def test_deploy_creates_the_function_role_secrets_and_trigger(aws, package):
+    smapi = FakeSmapi(HOST_ENDPOINT)
+    deployer = LambdaDeployer()
+    asked = []
+    deployer.lam.meta.events.register("provide-client-params.lambda.AddPermission",
+                                      lambda params, **_: asked.append(dict(params)))
+    outcome = deployer.deploy(spec(), package, smapi)
+
+    lam = aws.client("lambda")
+    config = lam.get_function_configuration(FunctionName="alexa-skill-memory-game")
+    assert outcome.arn == config["FunctionArn"]
+    assert (config["Runtime"], config["MemorySize"], config["Timeout"], config["Handler"]) == \
+        ("python3.11", 512, 10, "lambda_function.handler")
+    variables = config["Environment"]["Variables"]
+    assert variables == {"LEVEL": "easy", "ASK_APPLICATION_ID": SKILL_ID,
+                         "APPLIANCE_SECRETS_PATH": "/alexa-appliance/memory-game"}
+    assert "s3cret" not in json.dumps(config)
+    parameter = aws.client("ssm").get_parameter(Name="/alexa-appliance/memory-game/API_KEY",
+                                               WithDecryption=True)["Parameter"]
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", "s3cret")
+
+    [statement] = json.loads(lam.get_policy(FunctionName="alexa-skill-memory-game")["Policy"])[
+        "Statement"]
+    # AWS answers {"Service": ...}, moto the bare name; the deploy reads both.
+    assert statement["Principal"] in ({"Service": ALEXA_PRINCIPAL}, ALEXA_PRINCIPAL)
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Sid"] == statement_id(SKILL_ID)
+    # moto does not keep the token (moto/awslambda/policy.py drops it): check what was asked.
+    [permission] = asked
+    assert permission["EventSourceToken"] == SKILL_ID
+    assert permission["Principal"] == ALEXA_PRINCIPAL
+
+    policy = aws.client("iam").get_role_policy(RoleName="alexa-skill-memory-game-lambda",
+                                                PolicyName="skill")["PolicyDocument"]
+    actions = sorted(a for s in policy["Statement"] for a in s["Action"])
+    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                       "ssm:GetParametersByPath"]
+    assert all("*" not in s["Resource"].rsplit(":", 1)[0] for s in policy["Statement"])
+
+    assert smapi.endpoint() == {"uri": outcome.arn}
+    assert outcome.changes[-1] == f"pointed skill {SKILL_ID} at {outcome.arn}"
+
+
+def test_a_second_deploy_with_nothing_changed_changes_nothing(aws, package):
+    smapi = FakeSmapi(HOST_ENDPOINT)
+    LambdaDeployer().deploy(spec(), package, smapi)
+    before = aws.client("lambda").get_function_configuration(
+        FunctionName="alexa-skill-memory-game")
+
+    deployer = LambdaDeployer()
+    calls = []
+    for client in (deployer.lam, deployer.iam, deployer.ssm):
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    again = deployer.deploy(spec(), package, smapi)
+
+    assert again.changes == []
+    assert "GetFunctionConfiguration" in calls  # the hook sees the calls
+    assert not [c for c in calls if c.startswith(("Create", "Update", "Put", "Add", "Delete"))]
+    assert smapi.updates == 1
+    after = aws.client("lambda").get_function_configuration(
+        FunctionName="alexa-skill-memory-game")
+    assert after["LastModified"] == before["LastModified"]
+
+
+def test_a_changed_package_memory_and_secret_are_updated(aws, package, skill_copy, tmp_path):
+    smapi = FakeSmapi(HOST_ENDPOINT)
+    LambdaDeployer().deploy(spec(), package, smapi)
+    templates = skill_copy / "templates.yaml"
+    templates.write_text(templates.read_text().replace("Good job!", "Well done!"))
+    changed = build_package(skill_copy, cache_dir=tmp_path / "requirements")
+
+    outcome = LambdaDeployer().deploy(spec(memory=1024, secrets={"TOKEN": "t"}), changed, smapi)
+
+    assert outcome.changes == [
+        "stored secret TOKEN", "deleted secret API_KEY",
+        "updated the code of alexa-skill-memory-game",
+        "updated MemorySize of alexa-skill-memory-game",
+    ]
+    assert aws.client("lambda").get_function_configuration(
+        FunctionName="alexa-skill-memory-game")["MemorySize"] == 1024
+    assert smapi.updates == 1  # the ARN did not change
+
+
+def test_moving_back_restores_the_https_endpoint_and_only_once(aws, package):
+    smapi = FakeSmapi(HOST_ENDPOINT)
+    LambdaDeployer().deploy(spec(), package, smapi)
+
+    changes = move_back(smapi, [SKILL_ID], HOST_ENDPOINT["uri"], "Trusted")
+
+    assert smapi.endpoint() == HOST_ENDPOINT
+    assert changes == [f"pointed skill {SKILL_ID} at {HOST_ENDPOINT['uri']}"]
+    assert move_back(smapi, [SKILL_ID], HOST_ENDPOINT["uri"], "Trusted") == []
+    assert smapi.manifests[SKILL_ID]["manifest"]["publishingInformation"]  # the rest kept
+
+
+def test_a_skill_without_a_skill_id_is_refused_before_anything_is_made(aws, package):
+    with pytest.raises(DeployError, match="no skill ID"):
+        LambdaDeployer().deploy(spec(skill_ids=()), package)
+    assert aws.client("lambda").list_functions()["Functions"] == []
+    assert aws.client("iam").list_roles()["Roles"] == []
+
+
+def test_no_region_is_a_clear_error(monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(DeployError, match="no AWS region: set AWS_REGION"):
+        LambdaDeployer()
