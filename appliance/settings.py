@@ -97,6 +97,11 @@ APPLIANCE_CONFIG_DIR = Path(os.getenv("APPLIANCE_CONFIG_DIR", APPLIANCE_ROOT / "
 APPLIANCE_LAYOUT = os.getenv("APPLIANCE_LAYOUT", "/etc/appliance/layout.json")
 # The Alexa Voice Service token store of the voice check (0600, the admin's: it refreshes).
 APPLIANCE_AVS_CONFIG = Path(os.getenv("APPLIANCE_AVS_CONFIG", APPLIANCE_DATA_DIR / "avs.json"))
+# Amazon's Skill Management API and Login with Amazon (publishing, the simulator): the real
+# services by default; tests and local fakes point them elsewhere, as with AWS_ENDPOINT_URL_*.
+ASK_SMAPI_URL = os.getenv("ASK_SMAPI_URL", "https://api.amazonalexa.com")
+LWA_URL = os.getenv("LWA_URL", "https://api.amazon.com")
+LWA_AUTHORIZE_URL = os.getenv("LWA_AUTHORIZE_URL", "https://www.amazon.com/ap/oa")
 # How the admin reaches the root helper: its unix socket on a host, "direct" when already root
 # (tests).
 APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "socket,/run/appliance-helper.sock")

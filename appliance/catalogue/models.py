@@ -127,6 +127,8 @@ class Skill(models.Model):
         permissions = [
             ("control_skill", "Can start, stop and restart skills"),
             ("use_test_console", "Can send requests from the test console and voice check"),
+            ("publish_skill", "Can link the Amazon developer account and publish skills to "
+                              "Alexa"),
         ]
 
     def __str__(self) -> str:
@@ -181,3 +183,44 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision {self.number} ({self.outcome})"
+
+class AlexaAccount(models.Model):
+    """The one linked Amazon developer account (SMAPI); ``AlexaAccount.load()``.
+
+    Kept apart from the skills and host settings so no revision ever serializes its secrets
+    (the client secret, the refresh token): a rollback leaves the link as it is.
+    """
+
+    client_id = models.CharField(max_length=200, blank=True)
+    client_secret = models.CharField(max_length=500, blank=True)
+    refresh_token = models.TextField(blank=True)
+    vendor_id = models.CharField(max_length=100, blank=True)
+    vendors = models.JSONField(default=list, blank=True)  # [{"id", "name"}] to choose from
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = "Alexa account"
+
+    def __str__(self) -> str:
+        return f"Alexa account {self.vendor_id or '(not linked)'}"
+
+    @classmethod
+    def load(cls) -> AlexaAccount:
+        account, _ = cls.objects.get_or_create(pk=1)
+        return account
+
+    @property
+    def linked(self) -> bool:
+        return bool(self.client_id and self.client_secret and self.refresh_token)
+
+
+class Publication(models.Model):
+    """What the last "Publish to Alexa" of a skill left: when, and the model build's errors."""
+
+    skill = models.OneToOneField(Skill, on_delete=models.CASCADE, related_name="publication")
+    published_at = models.DateTimeField(null=True, blank=True)
+    build_errors = models.JSONField(default=list, blank=True)  # [{"locale", "message", "line"}]
+
+    def __str__(self) -> str:
+        return f"Publication of {self.skill.slug}"

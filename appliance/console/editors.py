@@ -65,9 +65,11 @@ def model_editor(request, slug):
         skill.save(update_fields=["interaction_model", "updated"])
         _saved(request, skill, "interaction model")
         return redirect("console:model", slug=skill.slug)
+    publication = getattr(skill, "publication", None)
     return render(request, "console/model_editor.html", _context(
         request, skill, "Interaction model", form=form, from_source=from_source,
-        package_form=PackageForm(), intents=_intent_summary(text)))
+        package_form=PackageForm(), intents=_intent_summary(text),
+        build_errors=publication.build_errors if publication else []))
 
 
 def _intent_summary(text: str) -> list[dict]:

@@ -146,9 +146,8 @@ def _add(archive: zipfile.ZipFile, name: str, text: str) -> None:
     archive.writestr(info, text.encode("utf-8"))
 
 
-def build_package(skill: Skill, host: HostSettings | None = None) -> bytes:
-    """The skill as an ASK CLI package, its endpoint pointing at this host."""
-    host = host or HostSettings.load()
+def manifest(skill: Skill, host: HostSettings) -> dict:
+    """skill.json with the endpoint on this host (the package's, and what publishing sends)."""
     data = skillfiles.manifest(skill)
     body = data["manifest"]
     if not isinstance(body.get("apis"), dict):
@@ -157,6 +156,13 @@ def build_package(skill: Skill, host: HostSettings | None = None) -> bytes:
         body["apis"]["custom"] = {}
     body["apis"]["custom"]["endpoint"] = {"uri": skill.url(host),
                                           "sslCertificateType": certificate_type(host)}
+    return data
+
+
+def build_package(skill: Skill, host: HostSettings | None = None) -> bytes:
+    """The skill as an ASK CLI package, its endpoint pointing at this host."""
+    host = host or HostSettings.load()
+    data = manifest(skill, host)
     model, _ = skillfiles.model_text(skill)
     templates, _ = skillfiles.templates_text(skill)
     buffer = io.BytesIO()

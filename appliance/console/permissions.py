@@ -16,6 +16,7 @@ CHANGE_SKILL = "catalogue.change_skill"
 CONTROL = "catalogue.control_skill"
 VIEW_HOST = "catalogue.view_hostsettings"
 TEST_CONSOLE = "catalogue.use_test_console"
+PUBLISH = "catalogue.publish_skill"
 APPLY = "catalogue.apply_revision"
 ROLLBACK = "catalogue.rollback_revision"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import editors, logs, revert, testconsole, views, voicecheck
+from . import alexa, askalexa, editors, logs, publish, revert, testconsole, views, voicecheck
 
 app_name = "console"
 
@@ -22,4 +22,8 @@ urlpatterns = [
     path("skills/<slug:slug>/voice/", voicecheck.voice_check, name="voice_check"),
     path("skills/<slug:slug>/voice/answer.mp3", voicecheck.voice_check_audio,
          name="voice_check_audio"),
+    path("alexa/", alexa.account_page, name="alexa_account"),
+    path("alexa/callback/", alexa.callback, name="alexa_callback"),
+    path("skills/<slug:slug>/publish/", publish.publish_page, name="publish"),
+    path("skills/<slug:slug>/ask/", askalexa.ask_page, name="ask_alexa"),
 ]
