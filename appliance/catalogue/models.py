@@ -117,6 +117,17 @@ class Skill(models.Model):
     test_console = models.BooleanField(
         default=True, help_text="Trust the admin's test-console CA (turn off in production).")
     templates = models.TextField(blank=True, help_text="templates.yaml")
+    # Where Alexa's requests go: the host's service, or the skill's Lambda function (whose
+    # endpoint switch is ``manage.py skill_lambda``; a skill on Lambda has no host service).
+    RUNS_ON_HOST, RUNS_ON_LAMBDA = "host", "lambda"
+    runs_on = models.CharField(
+        max_length=8, default=RUNS_ON_HOST, editable=False,
+        choices=[(RUNS_ON_HOST, "this host"), (RUNS_ON_LAMBDA, "AWS Lambda")])
+    lambda_arn = models.CharField(max_length=200, blank=True, editable=False)
+    lambda_memory = models.PositiveIntegerField(
+        default=256, validators=[MinValueValidator(128), MaxValueValidator(10240)])
+    lambda_timeout = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(900)])
     interaction_model = models.TextField(blank=True, help_text="en-US interaction model JSON")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -127,6 +138,7 @@ class Skill(models.Model):
         permissions = [
             ("control_skill", "Can start, stop and restart skills"),
             ("use_test_console", "Can send requests from the test console and voice check"),
+            ("move_skill_lambda", "Can move skills to AWS Lambda and back"),
             ("publish_skill", "Can link the Amazon developer account and publish skills to "
                               "Alexa"),
         ]
