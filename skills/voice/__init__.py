@@ -12,6 +12,7 @@ from .errors import (
     InvalidRequest,
     LoginError,
     LoginExpired,
+    MalformedResponse,
     NotLinked,
     RelinkRequired,
     ServerError,
@@ -29,7 +30,8 @@ from .store import Device, TokenStore
 
 __all__ = [
     "AVSClient", "AVSException", "AskResult", "AskTimeout", "AudioFormatError", "Device",
-    "Directive", "InvalidRequest", "LoginError", "LoginExpired", "NotLinked", "RelinkRequired",
-    "ServerError", "Throttled", "TokenStore", "Tokens", "Unauthorized", "Unavailable",
-    "Unreachable", "UnsupportedMediaType", "UploadReset", "VoiceError", "login",
+    "Directive", "InvalidRequest", "LoginError", "LoginExpired", "MalformedResponse",
+    "NotLinked", "RelinkRequired", "ServerError", "Throttled", "TokenStore", "Tokens",
+    "Unauthorized", "Unavailable", "Unreachable", "UnsupportedMediaType", "UploadReset",
+    "VoiceError", "login",
 ]

@@ -1,9 +1,10 @@
-"""A throwaway self-signed certificate for 127.0.0.1, for the fake AVS over TLS."""
+"""A throwaway self-signed certificate for 127.0.0.1, for the fake AVS and LWA over TLS."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -32,3 +33,13 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     return cert_path, key_path
+
+
+def server_context(directory: Path, alpn: list[str] | None = None) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context on a new certificate, and the PEM a client must trust."""
+    cert, key = self_signed(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    return context, str(cert)

@@ -33,7 +33,8 @@ def add_commands(commands) -> None:
 
     ask = commands.add_parser("ask", help="ask Alexa something through AVS and save the answer")
     ask.add_argument("questions", nargs="*", metavar="TEXT",
-                     help="what to say (spoken with espeak-ng); several are asked at once")
+                     help="what to say (spoken with espeak-ng); several are asked one "
+                          "after another, as AVS takes a device's requests")
     ask.add_argument("--audio", action="append", default=[], metavar="FILE",
                      help="a WAV (any rate/channels) or .raw 16 kHz mono PCM file (repeatable)")
     ask.add_argument("--reply", action="append", default=[], metavar="TEXT",
@@ -149,9 +150,13 @@ def run_ask(args) -> int:
     async def talk() -> list:
         async with AVSClient(tokens, verify=args.ca_bundle or True, out_dir=out,
                              ask_timeout=args.timeout) as avs:
-            asks = [avs.ask(s, convert=not args.no_convert) for s in sources]
-            results = await Progress("waiting for Alexa").run(
-                asyncio.gather(*asks, return_exceptions=True))
+            results = []
+            for source in sources:  # one at a time: a second Recognize would cancel the first
+                try:
+                    results.append(await Progress("waiting for Alexa").run(
+                        avs.ask(source, convert=not args.no_convert)))
+                except Exception as exc:  # reported with its question; the others go on
+                    results.append(exc)
             replies = list(args.reply)
             conversation = [results[0]] if replies else []
             while replies and conversation and not isinstance(conversation[-1], Exception) \

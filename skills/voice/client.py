@@ -7,17 +7,20 @@
             result = await avs.ask("yes", dialog=result)  # the answer, in the same dialog
 
 For as long as the client is open, a supervisor task keeps the connection: it opens the
-downchannel (``GET /v20160207/directives``, read until the connection ends), sends
-``System.SynchronizeState``, pings after ``ping_idle`` seconds without a request, follows
-``System.SetEndpoint``, and on connection loss, a failed ping, GOAWAY or a closed downchannel
-reconnects with exponential backoff and synchronises again.
+downchannel (``GET /v20160207/directives``, read until the connection ends), declares the
+device's capabilities (``Alexa.Discovery.AddOrUpdateReport``: SpeechSynthesizer 1.3, whose Speak
+carries captions), sends ``System.SynchronizeState``, pings after ``ping_idle`` seconds without
+a request, follows ``System.SetEndpoint``, and on connection loss, a failed ping, GOAWAY or a
+closed downchannel reconnects with exponential backoff and synchronises again.
+
+Asks are sent one at a time, in the order they were made: AVS handles a device's requests
+sequentially, and a Recognize sent while another is open cancels the older one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import os
 import random
@@ -26,17 +29,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import audio, messages, mime
-from .errors import (
-    AskTimeout,
-    AVSException,
-    RelinkRequired,
-    Unauthorized,
-    Unreachable,
-    UploadReset,
-    VoiceError,
-    avs_exception,
-)
+from . import answer, audio, messages, mime
+from .answer import KNOWN
+from .errors import AskTimeout, RelinkRequired, Unauthorized, Unreachable, UploadReset, VoiceError
 from .lwa import Tokens
 from .messages import AskResult, Directive
 from .transport import Response, StreamReset, Transport, TransportError
@@ -48,8 +43,7 @@ DIRECTIVES = f"{API}/directives"
 EVENTS = f"{API}/events"
 PING = "/ping"
 PING_IDLE = 300.0  # AVS closes a connection after 5 minutes without traffic
-KNOWN = {"SpeechSynthesizer.Speak", "SpeechRecognizer.ExpectSpeech",
-         "SpeechRecognizer.StopCapture", "System.SetEndpoint"}
+ENDPOINT_DIRECTIVES = {"System.SetEndpoint": "endpoint", "Alexa.ApiGateway.SetGateway": "gateway"}
 # Device identities with a connection open in this process: AVS closes the older connection
 # when a second one opens with the same product ID and serial number.
 _OPEN: set[tuple[str, str]] = set()
@@ -88,6 +82,8 @@ class AVSClient:
         self._last_error = ""
         self._last_activity = 0.0
         self._closing = False
+        self._asking = asyncio.Lock()  # FIFO: asks leave in the order they were made
+        self.speech_token = ""  # of the last Speak: SpeechState names it in the context
 
     # -- connection ------------------------------------------------------------------------
 
@@ -179,15 +175,30 @@ class AVSClient:
         if response.status_code != 200:
             body = await response.aread()
             await response.aclose()
-            raise _exception(response.status_code, body)
+            raise answer.exception(response.status_code, body)
         self.connects += 1
         log.info("AVS connected to %s (connection %d)", self.endpoint, self.connects)
-        answer = await self._send(transport, messages.synchronize_state(), None)
-        if answer.status_code not in (200, 204):
+        try:
+            await self._declare(transport, token)
+            reply = await self._send(transport, messages.synchronize_state(self.speech_token),
+                                     None, token)
+            if reply.status_code not in (200, 204):
+                raise answer.exception(reply.status_code, reply.content)
+        except BaseException:
             await response.aclose()
-            raise _exception(answer.status_code, answer.content)
+            raise
         self._touch()
         return response
+
+    async def _declare(self, transport: Transport, token: str) -> None:
+        """Declare the device's capabilities, as the SDK does after each connect: without
+        SpeechSynthesizer 1.3, Alexa's Speak directives come without captions."""
+        device = self.tokens.device
+        report = messages.discovery_report(device.client_id, device.product_id,
+                                           device.serial_number, token)
+        reply = await self._send(transport, report, None, token)
+        if reply.status_code not in (200, 202, 204):
+            raise answer.exception(reply.status_code, reply.content)
 
     async def _serve(self, downchannel: Response) -> str:
         tasks = {asyncio.create_task(self._read_downchannel(downchannel)),
@@ -220,8 +231,9 @@ class AVSClient:
         except ValueError as exc:
             log.warning("downchannel part ignored: %s", exc)
             return
-        if directive.qualified == "System.SetEndpoint":
-            endpoint = str(directive.payload.get("endpoint") or "").rstrip("/")
+        field = ENDPOINT_DIRECTIVES.get(directive.qualified)
+        if field:
+            endpoint = str(directive.payload.get(field) or "").rstrip("/")
             if endpoint and endpoint != self.endpoint:
                 log.info("AVS moved this device to %s", endpoint)
                 self.endpoint = endpoint
@@ -319,75 +331,47 @@ class AVSClient:
         """Say ``speech`` (text, raw PCM or a WAV/raw file) to Alexa; what Alexa answered.
 
         ``dialog``: a result that expects speech; this ask answers it in the same dialog.
-        The audio is checked (and converted if allowed) before anything is sent.
+        The audio is checked (and converted if allowed) before anything is sent. Asks made
+        at once wait for each other; ``timeout`` counts from when this one is sent.
         """
         pcm = await asyncio.to_thread(audio.to_pcm, speech, convert=convert)
-        dialog_request_id = str(uuid.uuid4())
-        metadata = messages.recognize(dialog_request_id, dialog.initiator if dialog else None)
         limit = timeout or self.ask_timeout
-        try:
-            async with asyncio.timeout(limit):
-                response = await self.send_event(metadata, pcm)
-        except TimeoutError:
-            raise AskTimeout(f"Alexa did not answer within {limit:g} s") from None
-        return self._result(response, dialog_request_id)
+        async with self._asking:
+            dialog_request_id = str(uuid.uuid4())
+            metadata = messages.recognize(dialog_request_id,
+                                          dialog.initiator if dialog else None,
+                                          self.speech_token)
+            try:
+                async with asyncio.timeout(limit):
+                    response = await self.send_event(metadata, pcm)
+            except TimeoutError:
+                raise AskTimeout(f"Alexa did not answer within {limit:g} s") from None
+            result = answer.read(response, dialog_request_id, self._answers_dir)
+            speak = [d for d in result.directives if d.qualified == "SpeechSynthesizer.Speak"]
+            if speak:
+                self.speech_token = str(speak[-1].payload.get("token") or "")
+            return result
 
     async def ask_many(self, questions: Iterable, *, return_exceptions: bool = False) -> list:
-        """Several asks at once, as concurrent streams on the one connection."""
-        return await asyncio.gather(*(self.ask(q) for q in questions),
-                                    return_exceptions=return_exceptions)
+        """Several asks, one after another on the one connection (AVS's order)."""
+        results = []
+        for question in questions:
+            try:
+                results.append(await self.ask(question))
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results.append(exc)
+        return results
 
     async def next_directive(self, timeout: float = 10.0) -> Directive:
         """The next directive that arrives on the downchannel."""
         return await asyncio.wait_for(self._directives.get(), timeout)
 
-    def _result(self, response: Response, dialog_request_id: str) -> AskResult:
-        result = AskResult(dialog_request_id)
-        if response.status_code == 204:
-            result.heard_nothing = True
-            return result
-        if response.status_code != 200:
-            raise _exception(response.status_code, response.content)
-        parts = mime.parse(response.headers.get("content-type", ""), response.content, "related")
-        attachments = {p.content_id: p.body for p in parts if p.content_id}
-        for part in parts:
-            if part.content_type != "application/json":
-                continue
-            try:
-                directive = Directive.from_json(part.json())
-            except ValueError as exc:
-                log.warning("part of Alexa's answer ignored: %s", exc)
-                continue
-            result.directives.append(directive)
-            if directive.qualified == "SpeechSynthesizer.Speak":
-                self._speak(result, directive, attachments)
-            elif directive.qualified not in KNOWN:
-                log.info("directive %s ignored", directive.qualified)
-        return result
-
-    def _speak(self, result: AskResult, directive: Directive, attachments: dict) -> None:
-        result.captions.append(messages.caption_text(directive.payload.get("caption")))
-        url = str(directive.payload.get("url") or "")
-        data = attachments.get(url[4:]) if url.startswith("cid:") else None
-        if data is None:
-            log.warning("Speak names %s, which is not a part of the answer", url or "no audio")
-            return
+    def _answers_dir(self) -> Path:
         if self.out_dir is None:
             self.out_dir = Path(tempfile.mkdtemp(prefix="alexa-answers-"))
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"{result.dialog_request_id}-{len(result.audio) + 1}.mp3"
-        path.write_bytes(data)
-        result.audio.append(path)
-
-
-def _exception(status: int, body: bytes) -> AVSException:
-    """AVS's ``System.Exception`` JSON as the exception type of its HTTP status."""
-    try:
-        payload = (json.loads(body) or {}).get("payload") or {}
-    except (ValueError, AttributeError):
-        payload = {}
-    return avs_exception(status, str(payload.get("code") or ""),
-                         str(payload.get("description") or ""))
+        return self.out_dir
 
 
 def _retry_after(response: Response) -> float | None:

@@ -41,6 +41,10 @@ class UploadReset(VoiceError):
     """The server reset the audio upload, and again on the one retry."""
 
 
+class MalformedResponse(VoiceError):
+    """AVS's answer is not the multipart document its Content-Type announces."""
+
+
 class AVSException(VoiceError):
     """AVS answered with ``System.Exception``: ``status``, ``code`` and ``description``."""
 

@@ -2,18 +2,24 @@
 
 Strict where LWA is: the form fields of each grant, ``scope=alexa:all`` with ``scope_data``
 naming a product ID and serial number, polling faster than ``interval`` → ``slow_down``, an
-expired code → ``expired_token``, an unknown or revoked refresh token → ``invalid_grant``.
+expired code → ``invalid_code_pair``, an unknown or revoked refresh token → ``invalid_grant``.
+``tls=True`` serves HTTPS with a throwaway certificate (trust ``ca_bundle``), as LWA only
+speaks HTTPS.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
+
+from ._certs import server_context
 
 CLIENT_ID = "amzn1.application-oa2-client.0123456789abcdef"
 PRODUCT_ID = "alexa_appliance_test"
@@ -49,7 +55,7 @@ class FakeLWA:
 
     def __init__(self, client_id: str = CLIENT_ID, *, interval: float = 0.05,
                  code_ttl: float = 600.0, access_ttl: float = 3600.0,
-                 approve_after_polls: int | None = None):
+                 approve_after_polls: int | None = None, tls: bool = False):
         self.client_id = client_id
         self.interval = interval
         self.code_ttl = code_ttl
@@ -58,6 +64,7 @@ class FakeLWA:
         self.pairs: dict[str, Pair] = {}
         self.refresh_tokens: dict[str, str] = {}  # refresh token → serial number
         self.access_tokens: dict[str, float] = {}  # access token → expiry (time.time())
+        self.token_serials: dict[str, str] = {}  # access token → the device's serial number
         self.forced_slow_downs = 0
         self.stats = Stats()
         self._lock = threading.Lock()
@@ -80,7 +87,13 @@ class FakeLWA:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.ca_bundle: str | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="fake-lwa-")
+        if tls:
+            context, self.ca_bundle = server_context(Path(self._tmp.name))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                         daemon=True)
 
@@ -91,6 +104,11 @@ class FakeLWA:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self._tmp.cleanup()
+
+    def serial_of(self, access_token: str) -> str | None:
+        with self._lock:
+            return self.token_serials.get(access_token)
 
     # -- what a test does --------------------------------------------------------------------
 
@@ -137,6 +155,7 @@ class FakeLWA:
         access = "Atza|" + secrets.token_urlsafe(24)
         refresh = refresh or "Atzr|" + secrets.token_urlsafe(24)
         self.access_tokens[access] = time.time() + ttl
+        self.token_serials[access] = serial_number
         self.refresh_tokens[refresh] = serial_number
         return {"access_token": access, "refresh_token": refresh, "token_type": "bearer",
                 "expires_in": ttl}
@@ -191,7 +210,7 @@ class FakeLWA:
         pair.last_poll = now
         pair.polls += 1
         if now >= pair.expires_at:
-            return 400, _error("expired_token", "the code pair expired")
+            return 400, _error("invalid_code_pair", "the code pair expired")
         if self.forced_slow_downs or too_soon:
             self.forced_slow_downs = max(0, self.forced_slow_downs - 1)
             self.stats.slow_downs += 1

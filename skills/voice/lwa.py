@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,8 +62,11 @@ class LWA:
         self.timeout = timeout
 
     async def _post(self, path: str, form: dict) -> httpx.Response:
+        # A CA file as a context: httpx deprecates verify=<path>.
+        verify = (ssl.create_default_context(cafile=self.verify)
+                  if isinstance(self.verify, str) else self.verify)
         try:
-            async with httpx.AsyncClient(verify=self.verify, timeout=self.timeout) as http:
+            async with httpx.AsyncClient(verify=verify, timeout=self.timeout) as http:
                 return await http.post(self.base_url + path, data=form)
         except httpx.TransportError as exc:
             raise Unreachable(f"Login with Amazon at {self.base_url} is unreachable: "

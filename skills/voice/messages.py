@@ -26,31 +26,68 @@ def event(namespace: str, name: str, payload: dict | None = None, *,
     return message
 
 
-def device_context() -> list[dict]:
-    """The state of a device that plays nothing, has no alerts and listens to every word."""
+# What the device declares (Alexa.Discovery): once a device reports its capabilities, Alexa
+# assumes no others, so everything the client uses is named. SpeechSynthesizer 1.3 is the
+# version whose Speak directives carry captions; the other two are Alexa.Discovery's
+# dependencies.
+CAPABILITIES = (("SpeechRecognizer", "2.3"), ("SpeechSynthesizer", "1.3"), ("Speaker", "1.0"),
+                ("System", "1.0"), ("Alexa.ApiGateway", "1.0"), ("InteractionModel", "1.2"))
+WAKEWORD = "ALEXA"
+# The SDK's pairs: PRESS_AND_HOLD with CLOSE_TALK, TAP with NEAR_FIELD, WAKEWORD with FAR_FIELD.
+INITIATOR = {"type": "PRESS_AND_HOLD", "payload": {}}
+
+
+def discovery_report(client_id: str, product_id: str, serial_number: str,
+                     access_token: str) -> dict:
+    """``Alexa.Discovery.AddOrUpdateReport``: this device and the interfaces it implements."""
+    capabilities = []
+    for interface, version in CAPABILITIES:
+        capability = {"type": "AlexaInterface", "interface": interface, "version": version}
+        if interface == "SpeechRecognizer":
+            capability["configurations"] = {
+                "wakeWords": [{"scopes": ["DEFAULT"], "values": [[WAKEWORD]]}]}
+        capabilities.append(capability)
+    endpoint = {
+        "endpointId": f"{client_id}::{product_id}::{serial_number}",
+        "registration": {"productId": product_id, "deviceSerialNumber": serial_number},
+        "manufacturerName": "Alexa skills appliance",
+        "description": "Asks Alexa from code (skills.voice)",
+        "friendlyName": "Alexa skills appliance",
+        "displayCategories": ["ALEXA_VOICE_ENABLED"],
+        "capabilities": capabilities,
+    }
+    message = event("Alexa.Discovery", "AddOrUpdateReport", {
+        "endpoints": [endpoint], "scope": {"type": "BearerToken", "token": access_token}})
+    message["event"]["header"].update(payloadVersion="3", eventCorrelationToken=_id())
+    return message
+
+
+def device_context(speech_token: str = "") -> list[dict]:
+    """The state of the declared interfaces: nothing playing, the last Speak (by its token)
+    finished, listening for every word. Alexa goes on with a skill's session only when
+    SpeechState names the Speak that asked the question."""
     def state(namespace, name, payload):
         return {"header": {"namespace": namespace, "name": name}, "payload": payload}
 
     return [
         state("SpeechSynthesizer", "SpeechState",
-              {"token": "", "offsetInMilliseconds": 0, "playerActivity": "FINISHED"}),
-        state("AudioPlayer", "PlaybackState",
-              {"token": "", "offsetInMilliseconds": 0, "playerActivity": "IDLE"}),
-        state("Alerts", "AlertsState", {"allAlerts": [], "activeAlerts": []}),
+              {"token": speech_token, "offsetInMilliseconds": 0,
+               "playerActivity": "FINISHED"}),
         state("Speaker", "VolumeState", {"volume": 50, "muted": False}),
-        state("SpeechRecognizer", "RecognizerState", {"wakeword": "ALEXA"}),
+        state("SpeechRecognizer", "RecognizerState", {"wakeword": WAKEWORD}),
     ]
 
 
-def synchronize_state() -> dict:
-    return event("System", "SynchronizeState", context=device_context())
+def synchronize_state(speech_token: str = "") -> dict:
+    return event("System", "SynchronizeState", context=device_context(speech_token))
 
 
-def recognize(dialog_request_id: str, initiator: dict | None = None) -> dict:
+def recognize(dialog_request_id: str, initiator: dict | None = None,
+              speech_token: str = "") -> dict:
     payload = {"profile": PROFILE, "format": RECOGNIZE_FORMAT,
-               "initiator": initiator or {"type": "TAP"}}
+               "initiator": initiator or dict(INITIATOR, payload={})}
     return event("SpeechRecognizer", "Recognize", payload,
-                 dialog_request_id=dialog_request_id, context=device_context())
+                 dialog_request_id=dialog_request_id, context=device_context(speech_token))
 
 
 @dataclass

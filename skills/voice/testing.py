@@ -4,112 +4,45 @@
         avs.hear("open memory game")   # the audio espeak-ng makes of it now stands for it
         ...point an AVSClient at avs.url (and its device's lwa_url at lwa.url)...
 
-It speaks AVS's protocol and is strict where Amazon is: a bad multipart body or metadata → 400,
-an audio format other than ``AUDIO_L16_RATE_16000_CHANNELS_1`` → 400, a body that is not
-``multipart/form-data`` → 415, a missing, wrong or expired token → 403, each with the
-``System.Exception`` JSON. Audio is mapped to text by the SHA-256 of its samples (tests register
-what each audio stands for); unknown audio is heard as nothing (204). The text goes to the skill
-through the local dialog engine (:class:`skills.dialog.session.Dialog`, signed requests), and the
-answer comes back as AVS sends it: a ``Speak`` directive with a WebVTT caption and an MP3 part
-(``espeak-ng`` + ``lame`` when both are installed, otherwise a few silent MPEG frames),
-followed by ``ExpectSpeech`` while the skill's session stays open.
+It speaks AVS's protocol and is strict where Amazon is, each refusal with the
+``System.Exception`` JSON: a bad multipart body or metadata → 400, an audio format other than
+``AUDIO_L16_RATE_16000_CHANNELS_1`` → 400, an initiator without its ``payload`` or on the wrong
+profile → 400, an event before the connection's downchannel, or before SynchronizeState → 400,
+a body that is not ``multipart/form-data`` → 415 ``UNSUPPORTED_MEDIA_TYPE``, a missing, wrong or
+expired token → 403. A device is known by its token's serial number: its second connection
+closes the first (GOAWAY), and its new Recognize cancels (resets) one still open.
 
-On demand: a fixed delay, System.Exception answers, 204, reset uploads, GOAWAY, a dropped
-connection, a closed downchannel, directives pushed on the downchannel.
+Audio is mapped to text by the SHA-256 of its samples (tests register what each stands for);
+unknown audio is heard as nothing (204). The text goes to the skill through the dialog engine,
+and the answer comes back as AVS sends it: ``Speak`` and its MP3 (:mod:`.fakerules`), then
+``ExpectSpeech`` while the skill's session stays open. Speak has a WebVTT caption only once the
+device declared SpeechSynthesizer 1.3+ (``Alexa.Discovery.AddOrUpdateReport``); the session goes
+on only with ExpectSpeech's initiator and the SpeechState token of the Speak that asked.
+
+On demand: a fixed delay, System.Exception answers, 204, a malformed answer, reset uploads,
+GOAWAY, a dropped connection, a closed downchannel, directives pushed on the downchannel.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
-import shutil
-import subprocess
 import tempfile
 import threading
 import uuid
+import weakref
 from pathlib import Path
 
-from . import audio, mime
-from ._h2server import H2Server, Stream
+from . import _certs, audio, fakerules, mime
+from ._h2server import Connection, H2Server, Stream
 from .fakelwa import CLIENT_ID, PRODUCT_ID, SERIAL, FakeLWA
+from .fakerules import DONT_KNOW, Reject, SkillVoice, exception_body, speech_mp3
 from .messages import RECOGNIZE_FORMAT, Directive
 from .store import Device, TokenStore
 
-DONT_KNOW = "Sorry, I don't know that."
-PROFILES = {"CLOSE_TALK", "NEAR_FIELD", "FAR_FIELD"}
-CODES = {400: "INVALID_REQUEST_EXCEPTION", 403: "UNAUTHORIZED_REQUEST_EXCEPTION",
-         415: "INVALID_REQUEST_EXCEPTION", 429: "THROTTLING_EXCEPTION",
-         500: "INTERNAL_SERVICE_EXCEPTION", 503: "N/A"}
-# One MPEG-1 layer III frame, 32 kbit/s, 44.1 kHz, mono, no CRC: header, then silence.
-SILENT_FRAME = bytes([0xFF, 0xFB, 0x10, 0xC0]) + bytes(100)
+__all__ = ["DONT_KNOW", "FakeAVS", "FakeLWA", "SkillVoice", "exception_body", "speech_mp3"]
 
-
-_MP3_LOCK = threading.Lock()
-
-
-def speech_mp3(text: str) -> bytes:
-    """``text`` spoken as MP3: espeak-ng + lame when installed, else silent valid frames.
-
-    Made once per text: ten answers at once must not run ten encoders at once."""
-    with _MP3_LOCK:
-        return _speech_mp3(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _speech_mp3(text: str) -> bytes:
-    if not (shutil.which("espeak-ng") and shutil.which("lame")):
-        return SILENT_FRAME * 10
-    with tempfile.TemporaryDirectory(prefix="fake-avs-") as tmp:
-        wav, mp3 = Path(tmp) / "a.wav", Path(tmp) / "a.mp3"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "--stdin"],
-                       input=text.encode(), capture_output=True, check=True, timeout=60)
-        subprocess.run(["lame", "--quiet", "-b", "32", str(wav), str(mp3)],
-                       capture_output=True, check=True, timeout=60)
-        return mp3.read_bytes()
-
-
-def exception_body(status: int, description: str, code: str | None = None) -> bytes:
-    return json.dumps({"header": {"namespace": "System", "name": "Exception",
-                                  "messageId": str(uuid.uuid4())},
-                       "payload": {"code": code or CODES.get(status, "N/A"),
-                                   "description": description}}).encode()
-
-
-class Reject(Exception):
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status = status
-        self.description = description
-
-
-class SkillVoice:
-    """What Alexa does with the words it heard: open the skill, or go on with its session."""
-
-    def __init__(self, skill):
-        from skills.dialog.session import Dialog
-
-        if isinstance(skill, Dialog):
-            self.dialog = skill
-        elif isinstance(skill, str) and skill.startswith(("http://", "https://")):
-            raise ValueError("for a running skill pass Dialog.for_url(url, model)")
-        else:
-            self.dialog = Dialog.for_skill(skill)
-        self._lock = threading.Lock()
-
-    def answer(self, text: str, continuing: bool) -> tuple[str, bool]:
-        """(what Alexa says, whether it then listens for an answer)."""
-        from skills.dialog.session import parse_invocation
-
-        with self._lock:
-            dialog = self.dialog
-            if not continuing and parse_invocation(text, dialog.model.invocation_name) is None:
-                return DONT_KNOW, False  # Alexa does not know words outside a skill's session
-            turn = dialog.say(text)
-            if turn.error and not turn.speech:
-                return "There was a problem with the requested skill's response", False
-            return turn.speech or "", turn.expects_answer
 
 
 class FakeAVS:
@@ -127,31 +60,29 @@ class FakeAVS:
         self.events: list[str] = []
         self.recognized: list[str] = []
         self.initiators: list[dict] = []
+        self.profiles: list[str] = []
+        self.speech_states: list[str] = []  # SpeechState's token in each Recognize's context
+        self.reports: list[dict] = []  # AddOrUpdateReport payloads
+        self.declared: dict[str, dict[str, str]] = {}  # serial → {interface: version}
+        self.cancelled = 0  # Recognize streams reset because a newer one came
         self.pings = 0
         self.downchannels = 0
         self.active = 0
         self.max_active = 0
-        self.ca_bundle: str | None = None
         self._planned: list[tuple[int, str]] = []  # (status, description); 204 heard nothing
         self._resets = 0
+        self._garbled = 0
         self._downchannels: list[tuple[Stream, str]] = []
-        self._dialogs: dict[str, bool] = {}
+        self._dialogs: dict[str, str] = {}  # ExpectSpeech token → the token of its Speak
+        # Per connection: the device (serial) and whether its downchannel and sync happened.
+        self._conns: weakref.WeakKeyDictionary[Connection, dict] = weakref.WeakKeyDictionary()
+        self._recognizing: dict[str, tuple[Stream, asyncio.Task]] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="fake-avs-")
         self.loop = asyncio.new_event_loop()
-        self.server = H2Server(self._handle, self._tls_context() if tls else None)
+        context, self.ca_bundle = (_certs.server_context(Path(self._tmp.name), ["h2"]) if tls
+                                   else (None, None))
+        self.server = H2Server(self._handle, context)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def _tls_context(self):
-        import ssl
-
-        from ._certs import self_signed
-
-        cert, key = self_signed(Path(self._tmp.name))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        context.set_alpn_protocols(["h2"])
-        self.ca_bundle = str(cert)
-        return context
 
     # -- life ------------------------------------------------------------------------------
 
@@ -202,6 +133,10 @@ class FakeAVS:
     def heard_nothing_next(self, times: int = 1) -> None:
         self._planned += [(204, "")] * times
 
+    def garble_next(self, times: int = 1) -> None:
+        """Answer the next Recognize with a body that is not the multipart it claims."""
+        self._garbled += times
+
     def reset_uploads(self, times: int = 1) -> None:
         self._resets += times
 
@@ -247,33 +182,53 @@ class FakeAVS:
 
     # -- the protocol ------------------------------------------------------------------------
 
-    def _authorized(self, stream: Stream) -> bool:
+    @staticmethod
+    def _token(stream: Stream) -> str:
         header = stream.headers.get("authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else ""
+        return header[7:] if header.startswith("Bearer ") else ""
+
+    def _authorized(self, token: str) -> bool:
         if not token or token in self.revoked:
             return False
         return token in self.access_tokens or bool(self.lwa and self.lwa.access_valid(token))
 
+    def _state(self, stream: Stream, token: str) -> dict:
+        """The connection's state; a device's first request on a new connection closes its
+        older connection, as AVS does."""
+        connection = stream.connection
+        state = self._conns.get(connection)
+        if state is None:
+            serial = (self.lwa.serial_of(token) if self.lwa else None) or SERIAL
+            state = self._conns[connection] = {"serial": serial, "downchannel": False,
+                                               "synchronized": False}
+            for other, known in list(self._conns.items()):
+                if other is not connection and known["serial"] == serial and not other.closed:
+                    other.goaway()
+        return state
+
     async def _handle(self, stream: Stream) -> None:
         try:
-            if not self._authorized(stream):
+            token = self._token(stream)
+            if not self._authorized(token):
                 raise Reject(403, "Invalid or expired access token")
+            state = self._state(stream, token)
             route = (stream.method, stream.path)
             if route == ("GET", "/v20160207/directives"):
-                return await self._downchannel(stream)
+                return await self._downchannel(stream, state)
             if route == ("GET", "/ping"):
                 self.pings += 1
                 return await stream.respond(204)
             if route == ("POST", "/v20160207/events"):
-                return await self._event(stream)
+                return await self._event(stream, state, token)
             raise Reject(404, f"no such resource: {stream.method} {stream.path}")
         except Reject as exc:
             await stream.respond(exc.status, {"content-type": "application/json"},
                                  exception_body(exc.status, exc.description))
 
-    async def _downchannel(self, stream: Stream) -> None:
+    async def _downchannel(self, stream: Stream, state: dict) -> None:
         boundary = mime.new_boundary()
         self.downchannels += 1
+        state["downchannel"] = True
         await stream.respond(200, {"content-type": f"multipart/related; boundary={boundary}; "
                                                    'type="application/json"'},
                              mime.stream_start(boundary), end=False)
@@ -282,18 +237,21 @@ class FakeAVS:
 
     async def _close_downchannels(self) -> None:
         for stream, _ in self._downchannels:
+            self._conns.get(stream.connection, {})["downchannel"] = False
             if not stream.closed:
                 await stream.send(b"", end=True)  # the response ends; the connection stays
         self._downchannels.clear()
 
-    async def _push(self, directive: Directive) -> None:
-        body = json.dumps(directive.to_json()).encode()
+    async def _push(self, directive: Directive | dict, serial: str | None = None) -> None:
+        message = directive.to_json() if isinstance(directive, Directive) else directive
+        body = json.dumps(message).encode()
         for stream, boundary in list(self._downchannels):
-            if not stream.closed:
+            state = self._conns.get(stream.connection) or {}
+            if not stream.closed and serial in (None, state.get("serial")):
                 await stream.send(mime.stream_part(
                     boundary, mime.Part("application/json; charset=UTF-8", body)))
 
-    async def _event(self, stream: Stream) -> None:
+    async def _event(self, stream: Stream, state: dict, token: str) -> None:
         if self._resets:
             self._resets -= 1
             await stream.read_chunk()  # let the upload start, then cut it
@@ -310,17 +268,47 @@ class FakeAVS:
             name = f"{header['namespace']}.{header['name']}"
         except (mime.MimeError, ValueError, KeyError, TypeError) as exc:
             raise Reject(400, f"Bad multipart message or metadata: {exc}") from None
+        if not state["downchannel"]:
+            raise Reject(400, f"{name} before the downchannel: open GET /v20160207/directives "
+                              "on this connection first")
         self.events.append(name)
+        if name == "Alexa.Discovery.AddOrUpdateReport":
+            return await self._report(stream, state, metadata["event"], token)
+        if name == "System.SynchronizeState":
+            state["synchronized"] = True
+        elif not state["synchronized"]:
+            raise Reject(400, f"{name} before System.SynchronizeState on this connection")
         if name != "SpeechRecognizer.Recognize":
             return await stream.respond(204)
+        serial = state["serial"]
+        older = self._recognizing.get(serial)
+        if older and not older[0].closed:
+            # AVS handles a device's requests one at a time: the newer Recognize wins.
+            self.cancelled += 1
+            older[0].reset()
+            older[1].cancel()
+        self._recognizing[serial] = (stream, asyncio.current_task())
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         try:
-            await self._recognize(stream, metadata, parts)
+            await self._recognize(stream, metadata, parts, serial)
         finally:
             self.active -= 1
+            if self._recognizing.get(serial, (None,))[0] is stream:
+                del self._recognizing[serial]
 
-    async def _recognize(self, stream: Stream, metadata: dict, parts: list) -> None:
+    async def _report(self, stream: Stream, state: dict, event: dict, token: str) -> None:
+        declared = fakerules.check_report(event, state["serial"], token)
+        self.reports.append(event["payload"])
+        self.declared[state["serial"]] = declared
+        await stream.respond(202)
+        await self._push({"directive": {"header": {
+            "namespace": "Alexa", "name": "EventProcessed", "messageId": str(uuid.uuid4()),
+            "eventCorrelationToken": event["header"]["eventCorrelationToken"],
+            "payloadVersion": "3"}, "payload": {}}}, state["serial"])
+
+    async def _recognize(self, stream: Stream, metadata: dict, parts: list,
+                         serial: str) -> None:
         event = metadata["event"]
         payload = event.get("payload") or {}
         request_id = event["header"].get("dialogRequestId")
@@ -328,13 +316,14 @@ class FakeAVS:
             raise Reject(400, "Recognize without a dialogRequestId")
         if payload.get("format") != RECOGNIZE_FORMAT:
             raise Reject(400, f"Unsupported audio format {payload.get('format')!r}")
-        if payload.get("profile") not in PROFILES:
-            raise Reject(400, f"Unknown ASR profile {payload.get('profile')!r}")
+        initiator = fakerules.check_initiator(payload)
         sound = next((p.body for p in parts if p.name == "audio"), None)
         if not sound or len(sound) % 2 or sound[:4] == b"RIFF":
             raise Reject(400, "The audio part is missing or not 16-bit PCM samples")
-        initiator = payload.get("initiator") or {}
         self.initiators.append(initiator)
+        self.profiles.append(payload["profile"])
+        said_last = fakerules.speech_state(metadata)
+        self.speech_states.append(said_last)
         if self.delay:
             await asyncio.sleep(self.delay)
         if self._planned:
@@ -342,27 +331,36 @@ class FakeAVS:
             if status == 204:
                 return await stream.respond(204)
             raise Reject(status, description)
+        if self._garbled:
+            self._garbled -= 1
+            return await stream.respond(200, {"content-type": "multipart/related; boundary=b1"},
+                                        b"--not-b1\r\nnot a part")
         text = self.texts.get(hashlib.sha256(sound).hexdigest())
         if text is None:
             return await stream.respond(204)  # nothing Alexa could make words of
         self.recognized.append(text)
-        token = str((initiator.get("payload") or {}).get("token") or "")
-        continuing = self._dialogs.pop(token, False)
+        token = str(initiator["payload"].get("token") or "")
+        speak = self._dialogs.pop(token, None)
+        continuing = speak is not None and speak == said_last
         if self.voice is None:
             speech, listens = DONT_KNOW, False
         else:
             speech, listens = await asyncio.to_thread(self.voice.answer, text, continuing)
-        await self._answer(stream, request_id, speech, listens)
+        captions = fakerules.captions_declared(self.declared.get(serial, {}))
+        await self._answer(stream, request_id, speech, listens, captions)
 
-    async def _answer(self, stream: Stream, request_id: str, speech: str, listens: bool):
+    async def _answer(self, stream: Stream, request_id: str, speech: str, listens: bool,
+                      captions: bool):
         cid = f"DeviceTTSRendererV4_{uuid.uuid4()}"
-        caption = f"WEBVTT\n\n1\n00:00.000 --> 00:05.000\n{speech}"
-        directives = [Directive("SpeechSynthesizer", "Speak", {
-            "url": f"cid:{cid}", "format": "AUDIO_MPEG", "token": str(uuid.uuid4()),
-            "caption": {"content": caption, "type": "WEBVTT"}}, dialog_request_id=request_id)]
+        speak = {"url": f"cid:{cid}", "format": "AUDIO_MPEG", "token": str(uuid.uuid4())}
+        if captions:
+            speak["caption"] = {"content": f"WEBVTT\n\n1\n00:00.000 --> 00:05.000\n{speech}",
+                                "type": "WEBVTT"}
+        directives = [Directive("SpeechSynthesizer", "Speak", speak,
+                                dialog_request_id=request_id)]
         if listens:
             token = uuid.uuid4().hex
-            self._dialogs[token] = True
+            self._dialogs[token] = speak["token"]
             directives.append(Directive("SpeechRecognizer", "ExpectSpeech", {
                 "timeoutInMilliseconds": 8000,
                 "initiator": {"type": "EXPECT_SPEECH", "payload": {"token": token}}},

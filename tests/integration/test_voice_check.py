@@ -117,6 +117,17 @@ class VoiceCheckTests(BaseTestCase):
         self.assertIn("is unreachable", result["message"])
         self.assertEqual(self.helper_calls, [])
 
+    def test_a_malformed_answer_from_avs_is_named_in_words_not_a_server_error(self):
+        avs = self.fake_avs()
+        avs.garble_next()
+        page = self.check(avs.store(self.tmp / "avs.json").path)
+        self.assertEqual(page.status_code, 200)
+        result = page.context["result"]
+        self.assertEqual(result["link"], "avs")
+        self.assertIn("AVS: AVS sent a malformed answer", result["message"])
+        self.assertContains(page, "AVS sent a malformed answer")
+        self.assertEqual(self.helper_calls, [])
+
     def test_alexa_not_opening_the_skill_is_named(self):
         avs = self.fake_avs(skill=None)  # an Alexa that knows no such skill
         result = self.check(avs.store(self.tmp / "avs.json").path).context["result"]

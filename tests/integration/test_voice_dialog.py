@@ -52,7 +52,7 @@ def test_memory_game_won_by_voice_across_expect_speech_turns(avs, tmp_path):
     assert won.text.startswith("Good job")
     assert all(r.audio and r.audio[0].stat().st_size > 100 for r in (opened, round_, won))
     # Answers went back with ExpectSpeech's initiator, as AVS requires.
-    assert avs.initiators[0] == {"type": "TAP"}
+    assert avs.initiators[0] == {"type": "PRESS_AND_HOLD", "payload": {}}
     assert avs.initiators[1]["type"] == "EXPECT_SPEECH"
 
 
@@ -84,9 +84,10 @@ def test_a_44k_stereo_wav_is_converted_before_it_is_sent(avs, tmp_path):
     assert avs.events.count("SpeechRecognizer.Recognize") == 1  # the refused one never left
 
 
-def test_the_cli_asks_several_questions_at_once(avs, tmp_path, capsys):
+def test_the_cli_asks_several_questions_one_after_another(avs, tmp_path, capsys):
     from skills.cli import main
 
+    avs.delay = 0.3  # long enough for two asks sent at once to overlap
     avs.hear("open memory game")
     avs.hear("ask memory game for help")
     avs.store(tmp_path / "avs.json")
@@ -98,7 +99,7 @@ def test_the_cli_asks_several_questions_at_once(avs, tmp_path, capsys):
     assert "“ask memory game for help” → Alexa: " in out
     saved = sorted((tmp_path / "mp3").glob("*.mp3"))
     assert len(saved) == 2 and all(f"audio: {path}" in out for path in saved)
-    assert avs.connections == 1
+    assert avs.connections == 1 and avs.max_active == 1 and avs.cancelled == 0
 
 
 def test_the_cli_replies_in_the_same_dialog_and_reads_audio_files(avs, tmp_path, capsys):

@@ -155,3 +155,37 @@ def test_no_secret_reaches_the_logs(tmp_path, caplog):
         assert secret[5:] not in logged  # not even without its "Atza|" prefix
     assert "refreshed" in caplog.text  # the logs do say what happened
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_an_expired_code_is_answered_invalid_code_pair_as_lwa_does():
+    import httpx
+
+    from skills.voice.lwa import LWA
+
+    with FakeLWA() as lwa:
+        pair = asyncio.run(LWA(lwa.url, CLIENT_ID).codepair(PRODUCT_ID, SERIAL))
+        lwa.expire()
+        answer = httpx.post(f"{lwa.url}/auth/o2/token", data={
+            "grant_type": "device_code", "device_code": pair.device_code,
+            "user_code": pair.user_code, "client_id": CLIENT_ID})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_code_pair"
+
+
+def test_linking_refreshing_and_asking_over_tls(tmp_path):
+    from skills.voice import Unreachable
+
+    with FakeLWA(tls=True, approve_after_polls=1) as lwa, \
+            FakeAVS(MEMORY_GAME, lwa=lwa, tls=True) as avs:
+        device = Device(CLIENT_ID, PRODUCT_ID, SERIAL, lwa_url=lwa.url, avs_url=avs.url)
+        store = TokenStore(tmp_path / "avs.json")
+        with pytest.raises(Unreachable):  # a certificate nobody trusts: really TLS
+            asyncio.run(login(device, store, show=lambda p: None))
+        asyncio.run(login(device, store, verify=lwa.ca_bundle, show=lambda p: None))
+
+        async def main():
+            tokens = Tokens(store, verify=lwa.ca_bundle)
+            await tokens.access_token(force=True)  # the refresh grant over TLS too
+            async with AVSClient(tokens, verify=avs.ca_bundle) as client:
+                return await client.ask(avs.register(bytes(3200), "open memory game"))
+        assert asyncio.run(main()).text.startswith("Welcome")
+    assert lwa.url.startswith("https://") and lwa.stats.refreshes == 1

@@ -108,7 +108,7 @@ def test_the_recognize_event_names_the_format_profile_and_initiator():
                                "dialogRequestId": "dialog-1"}
     assert event["payload"] == {"profile": "CLOSE_TALK",
                                 "format": "AUDIO_L16_RATE_16000_CHANNELS_1",
-                                "initiator": {"type": "TAP"}}
+                                "initiator": {"type": "PRESS_AND_HOLD", "payload": {}}}
 
 
 def test_form_data_is_metadata_then_audio_in_small_chunks():
