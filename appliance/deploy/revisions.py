@@ -141,6 +141,13 @@ def restore_catalogue(catalogue: dict) -> None:
                                         "fields": {"slug": skill.object.slug}}, now)
         skill.object.secrets = secretrefs.kept_secrets(
             skill.object.secrets or {}, (match["fields"]["secrets"] or {}) if match else {})
+    # Where a skill runs is where Alexa's endpoint points (skill_lambda), not configuration a
+    # rollback may undo: each skill keeps its current placement.
+    placed = {slug: (runs_on, arn) for slug, runs_on, arn in
+              Skill.objects.values_list("slug", "runs_on", "lambda_arn")}
+    for skill in skills:
+        skill.object.runs_on, skill.object.lambda_arn = placed.get(
+            skill.object.slug, (Skill.RUNS_ON_HOST, ""))
     Skill.objects.exclude(pk__in=[o.object.pk for o in skills]).delete()
     # Free the unique slugs and ports first, so restored rows may swap them.
     for pk in Skill.objects.values_list("pk", flat=True):

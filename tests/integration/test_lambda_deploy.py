@@ -4,7 +4,6 @@ back through an SMAPI client (a fake here: the deploy only calls get/update_mani
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -18,37 +17,13 @@ from skills.lambda_deploy.deploy import (
     statement_id,
 )
 from skills.lambda_deploy.package import build_package
+from tests.fakesmapi import SKILL_ID, FakeSmapi
 from tests.motoserver import moto  # noqa: F401 (a fixture)
 
 from .conftest import MEMORY_GAME
 
 pytestmark = pytest.mark.integration
-SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 HOST_ENDPOINT = {"uri": "https://memory-game.example.org/", "sslCertificateType": "Trusted"}
-
-
-class FakeSmapi:
-    """A skill's manifest with an ETag, counting updates as SMAPI would see them."""
-
-    def __init__(self, endpoint: dict):
-        self.manifests = {SKILL_ID: {"manifest": {
-            "publishingInformation": {"locales": {"en-US": {"name": "Memory Game"}}},
-            "apis": {"custom": {"endpoint": endpoint}}}}}
-        self.etag = 1
-        self.updates = 0
-
-    def get_manifest(self, skill_id):
-        return copy.deepcopy(self.manifests[skill_id]), f'"{self.etag}"'
-
-    def update_manifest(self, skill_id, manifest, etag):
-        assert etag == f'"{self.etag}"', "an update must carry the ETag it read"
-        self.manifests[skill_id] = manifest
-        self.etag += 1
-        self.updates += 1
-        return f'"{self.etag}"'
-
-    def endpoint(self):
-        return self.manifests[SKILL_ID]["manifest"]["apis"]["custom"]["endpoint"]
 
 
 @pytest.fixture(scope="module")
