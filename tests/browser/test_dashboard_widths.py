@@ -39,6 +39,8 @@ def log_in(page):
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     expect(page.locator("h1")).to_have_text("Dashboard")
+    # Measured once the style sheets are in: a loaded machine may show the heading first.
+    page.wait_for_load_state("load")
 
 
 def overflow(page) -> dict:

@@ -167,7 +167,7 @@ def test_a_change_that_fails_to_apply_is_named_on_the_dashboard_and_can_be_disca
 def test_the_dashboard_fits_the_screen(provisioned, signed_in, width, tmp_path):
     page = signed_in
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto("/")
+    page.goto("/", wait_until="load")  # the style sheets in, not only the heading
     page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
     sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
                                      viewport: window.innerWidth})""")
