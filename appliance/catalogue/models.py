@@ -196,6 +196,7 @@ class Revision(models.Model):
     def __str__(self) -> str:
         return f"Revision {self.number} ({self.outcome})"
 
+
 class AlexaAccount(models.Model):
     """The one linked Amazon developer account (SMAPI); ``AlexaAccount.load()``.
 
