@@ -82,4 +82,10 @@ def test_a_skill_expecting_another_id_refuses_the_simulator(provisioned, simulat
     provisioned.manage("skill_add", SLUG, "--skill-id", "amzn1.ask.skill.someone-else")
     provisioned.manage("apply", "--reason", "e2e: another skill ID")
     refused = smapi.simulate(skill_id, "open memory game", new_session=True, interval=0.05)
-    assert refused.status == "FAILED" or not refused.speech
+    # As Alexa does: the user hears that the skill failed; the skill answered an error, not a
+    # response.
+    assert refused.speech == "There was a problem with the requested skill's response"
+    assert "response" not in (refused.response or {})
+    journal = provisioned.run(["journalctl", "-u", f"alexa-skill-{SLUG}", "--since", "-1min",
+                               "--no-pager", "-o", "cat"]).stdout
+    assert "outcome=refused" in journal
