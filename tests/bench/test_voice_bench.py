@@ -1,8 +1,10 @@
-"""The AVS client's figures: concurrent asks on one connection, and the client's memory.
+"""The AVS client's figures: its own time per ask, and its memory.
 
-The fake AVS runs in its own process (``python -m skills.voice.testing``) with a fixed delay
-per ask, so the wall time of 10 asks at once against 1 ask shows whether the asks really run
-side by side as streams of the one HTTP/2 connection (goal: ratio <= 1.5).
+AVS takes a device's requests one at a time, so asks are sequential and what the client adds
+to each one is what counts. The fake AVS runs in its own process (``python -m
+skills.voice.testing``) and waits a fixed delay per ask; an ask's wall time beyond that delay
+is the client's overhead (goal: p50 <= 50 ms). It is an upper bound: it also holds loopback
+HTTP/2, the fake's parsing and its turn through the dialog engine to the skill.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-DELAY = 1.0  # seconds the fake takes per ask: a real round trip to Alexa takes 1-3 s
-ROUNDS = 3
+DELAY = 0.5  # seconds the fake waits per ask (a real round trip to Alexa takes 1-3 s)
+ASKS = 20
 QUESTION = "open memory game"
 
 CLIENT = """
@@ -40,7 +42,7 @@ from skills.voice import AVSClient, TokenStore, Tokens, audio
 pcm = audio.text_to_pcm(sys.argv[2])
 async def main():
     async with AVSClient(Tokens(TokenStore(sys.argv[1])), out_dir=sys.argv[3]) as avs:
-        results = await avs.ask_many([pcm] * 10)
+        results = await avs.ask_many([pcm] * 10)  # one after another
         assert all(r.text for r in results), results
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.read)
@@ -49,6 +51,8 @@ asyncio.run(main())
 
 
 def _ready_line(process: subprocess.Popen, timeout: float = 30.0) -> str:
+    # Unbuffered pipes (bufsize=0): a buffered readline could swallow the next line, and
+    # select would then wait for bytes already read.
     readable, _, _ = select.select([process.stdout], [], [], timeout)
     return process.stdout.readline().decode() if readable else ""
 
@@ -59,44 +63,44 @@ def fake_avs(tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "skills.voice.testing", str(ROOT / "skills" / "memory_game"),
          "--config", str(config), "--hear", QUESTION, "--delay", str(DELAY)],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT)
-    lines = [_ready_line(process), _ready_line(process)]
-    assert all(line.startswith("fake ") for line in lines), lines
-    yield config
-    process.terminate()
-    process.wait(10)
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT, bufsize=0)
+    try:
+        lines = [_ready_line(process), _ready_line(process)]
+        assert all(line.startswith("fake ") for line in lines), lines
+        yield config
+    finally:  # also when it failed to start: an orphan would hold the run's stderr open
+        process.terminate()
+        process.wait(10)
 
 
-def test_ten_asks_at_once_vs_one_on_the_same_connection(fake_avs, tmp_path):
+def test_client_overhead_per_ask_beyond_the_fakes_delay(fake_avs, tmp_path):
     pcm = audio.text_to_pcm(QUESTION)
 
     async def main():
         async with AVSClient(Tokens(TokenStore(fake_avs)), out_dir=tmp_path) as avs:
             await avs.ask(pcm)  # warm: the skill's first request, the MP3 made once
-            one, ten = [], []
-            for _ in range(ROUNDS):
+            walls = []
+            for _ in range(ASKS):
                 started = time.perf_counter()
                 assert (await avs.ask(pcm)).text.startswith("Welcome")
-                one.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                results = await avs.ask_many([pcm] * 10)
-                ten.append(time.perf_counter() - started)
-                assert all(r.text.startswith("Welcome") for r in results)
-            return one, ten, avs.connects
-    one, ten, connects = asyncio.run(main())
+                walls.append(time.perf_counter() - started)
+            return walls, avs.connects
+    walls, connects = asyncio.run(main())
     assert connects == 1
+    overheads = sorted((wall - DELAY) * 1000 for wall in walls)
     figure = record(Figure(
-        "AVS: 10 asks at once (wall time)", statistics.median(ten) * 1000, "ms",
-        baseline=statistics.median(one) * 1000, baseline_label="1 ask, same connection",
-        goal_op="<=", goal=1.5, goal_on="ratio",
-        details={"server_delay_s": DELAY, "rounds": ROUNDS, "one_s": one, "ten_s": ten}))
+        "AVS: client overhead per ask (p50)", statistics.median(overheads), "ms",
+        baseline=DELAY * 1000, baseline_label="the fake's fixed delay per ask",
+        goal_op="<=", goal=50, details={
+            "asks": ASKS, "p90_ms": overheads[int(len(overheads) * 0.9) - 1],
+            "max_ms": overheads[-1], "wall_s": walls}))
     assert figure.passed, figure.describe()
 
 
 def test_client_memory(fake_avs, tmp_path):
     client = subprocess.Popen([sys.executable, "-c", CLIENT, str(fake_avs), QUESTION,
                                str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              cwd=ROOT)
+                              cwd=ROOT, bufsize=0)
     baseline = IdlePython("asyncio, ssl, json")
     try:
         assert _ready_line(client, 60).strip() == "ready"
