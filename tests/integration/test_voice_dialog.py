@@ -116,6 +116,7 @@ def test_the_cli_replies_in_the_same_dialog_and_reads_audio_files(avs, tmp_path,
     assert code == 0, out
     assert f"“[{spoken}]” → Alexa: Welcome" in out
     assert "“stop” → Alexa: " in out
+    assert DONT_KNOW not in out  # the reply went to the skill's session, not a new request
 
 
 def test_the_cli_says_how_to_link_when_nothing_is_linked(tmp_path, capsys):
