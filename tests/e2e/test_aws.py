@@ -19,21 +19,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
 # The session's provisioned test host (tests/e2e/fixtures_provisioning.py), for the AWS flow;
 # its helpers assert, rewritten as in test_provisioning.py (whichever module is collected first).
 pytest.register_assert_rewrite("tests.e2e.fixtures_provisioning")
+from tests.motoserver import REGION, MotoServer, free_port  # noqa: E402
+
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +41,6 @@ BIN = Path(sys.executable).parent
 LAUNCH = ROOT / "provisioning" / "launch.yml"
 TEARDOWN = ROOT / "provisioning" / "teardown.yml"
 AWS_EC2_INVENTORY = ROOT / "inventory" / "aws_ec2.yml"
-REGION = "us-east-1"
 DEBIAN = "136693071363"
 NAME = "e2e-aws"
 MODELS = [
@@ -83,62 +81,20 @@ AMIS = [
 # moto_server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class MotoServer:
-    """A ``moto_server`` process on a free loopback port, stopped by ``stop()``."""
-
-    def __init__(self, workdir: Path, *, auth: bool = False):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        amis = workdir / "amis.json"
-        amis.write_text(json.dumps(AMIS))
-        env = {**os.environ, "MOTO_AMIS_PATH": str(amis)}
-        if auth:
-            # IAM authentication from the first request on: unknown access keys are refused.
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
-        self.log = workdir / f"moto-{self.port}.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=2):
-                    break
-            except OSError as error:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"moto_server did not start ({error}):\n{self.log.read_text()}"
-                    ) from error
-                time.sleep(0.2)
-
-    def client(self, service: str):
-        return boto3.client(
-            service, endpoint_url=self.url, region_name=REGION,
-            aws_access_key_id="testing", aws_secret_access_key="testing",
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+def moto_server(workdir: Path, *, auth: bool = False) -> MotoServer:
+    """The shared moto_server, knowing this module's AMIs; with ``auth``, IAM authentication
+    from the first request on (unknown access keys are refused)."""
+    amis = workdir / "amis.json"
+    amis.write_text(json.dumps(AMIS))
+    env = {"MOTO_AMIS_PATH": str(amis)}
+    if auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+    return MotoServer(workdir, env=env)
 
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    server = moto_server(tmp_path_factory.mktemp("moto"))
     try:
         yield server
     finally:
@@ -638,7 +594,7 @@ def test_wrong_credentials_unreachable_endpoint_and_no_credentials_fail_in_one_l
     keys = tmp_path / "keys"
     common = ["-e", f"appliance_name={NAME}-fault", "-e", f"teardown_confirm={NAME}-fault",
               "-e", f"aws_key_dir={keys}"]
-    checking = MotoServer(tmp_path, auth=True)
+    checking = moto_server(tmp_path, auth=True)
     try:
         cases = {
             "rejected": (
