@@ -13,7 +13,19 @@ from .interaction import load_json
 PORT_VALIDATORS = [MinValueValidator(1024), MaxValueValidator(65535)]
 
 
-class HostSettings(models.Model):
+class Singleton(models.Model):
+    """A model of one row (pk 1), made on first use: ``Model.load()``."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def load(cls):
+        row, _ = cls.objects.get_or_create(pk=1)
+        return row
+
+
+class HostSettings(Singleton):
     """The host's own settings; one row (``HostSettings.load()``)."""
 
     CA_LETSENCRYPT = "letsencrypt"
@@ -60,11 +72,6 @@ class HostSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Host {self.domain}"
-
-    @classmethod
-    def load(cls) -> HostSettings:
-        host, _ = cls.objects.get_or_create(pk=1)
-        return host
 
     def clean(self) -> None:
         if self.port_range_start > self.port_range_end:
@@ -197,7 +204,7 @@ class Revision(models.Model):
         return f"Revision {self.number} ({self.outcome})"
 
 
-class AlexaAccount(models.Model):
+class AlexaAccount(Singleton):
     """The one linked Amazon developer account (SMAPI); ``AlexaAccount.load()``.
 
     Kept apart from the skills and host settings so no revision ever serializes its secrets
@@ -217,11 +224,6 @@ class AlexaAccount(models.Model):
 
     def __str__(self) -> str:
         return f"Alexa account {self.vendor_id or '(not linked)'}"
-
-    @classmethod
-    def load(cls) -> AlexaAccount:
-        account, _ = cls.objects.get_or_create(pk=1)
-        return account
 
     @property
     def linked(self) -> bool:

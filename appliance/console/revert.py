@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..deploy.apply import ApplyBusy
 from ..deploy.revert import revert_catalogue
 from ..render.layout import LayoutError
 from .applying import BUSY
+from .views import redirect_back
 
 # A revert may add, change and delete skills, and change the host settings.
 REVERT_PERMISSIONS = ("catalogue.add_skill", "catalogue.change_skill", "catalogue.delete_skill",
@@ -33,8 +32,4 @@ def revert(request):
     else:
         messages.success(request, f"The catalogue is back to revision {revision.number}, which "
                                   "is what is live; the unapplied changes are gone.")
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        back = "console:dashboard"
-    return redirect(back)
+    return redirect_back(request)

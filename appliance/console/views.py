@@ -70,6 +70,11 @@ def dashboard(request):
 def apply(request):
     applying.apply_now(request, request.POST.get("reason", "").strip()[:200] or "applied "
                        "from the admin")
+    return redirect_back(request)
+
+
+def redirect_back(request):
+    """Back to the page the form was on (its ``next``), when that is this site; else home."""
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):

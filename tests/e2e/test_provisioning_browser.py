@@ -12,15 +12,13 @@ import re
 
 import pytest
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 from .fixtures_provisioning import ADMIN_FQDN, DOMAIN, alexa_client, wait_until
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SLUG = "browser-game"
 FQDN = f"{SLUG}.{DOMAIN}"
 WELCOME = "Welcome to the game added in a browser."

@@ -87,3 +87,19 @@ def test_host(db, settings, monkeypatch):
     finally:
         stop_everything(host)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_helper(db, settings, tmp_path, monkeypatch):
+    """A systemd host's layout under ``tmp_path`` and a helper that records what the apply
+    asks it (appliance.deploy.tests.fakes.FakeHelper), with its health check."""
+    from appliance.deploy import apply as apply_module
+
+    from .fakes import FakeHelper, systemd_layout
+
+    for name, value in systemd_layout(tmp_path).items():
+        setattr(settings, name, value)
+    calls = FakeHelper()
+    monkeypatch.setattr(apply_module, "run_helper", calls)
+    monkeypatch.setattr(apply_module.health, "wait_healthy", calls.wait_healthy)
+    return calls

@@ -11,22 +11,15 @@ from appliance.deploy import apply as apply_module
 from appliance.deploy.apply import apply_catalogue
 from appliance.deploy.client import HelperError
 
-from .fakes import FakeHelper, systemd_layout
-
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def helper_calls(db, settings, tmp_path, monkeypatch):
-    for name, value in systemd_layout(tmp_path).items():
-        setattr(settings, name, value)
-    calls = FakeHelper()
-    monkeypatch.setattr(apply_module, "run_helper", calls)
-    monkeypatch.setattr(apply_module.health, "wait_healthy", calls.wait_healthy)
+def helper_calls(fake_helper):
     for slug, port, fields in (("always", 8101, {}), ("lazy", 8102, {"on_demand": True}),
                                ("off", 8103, {"enabled": False})):
         Skill.objects.create(slug=slug, name=slug, source="memory_game", port=port, **fields)
-    return calls
+    return fake_helper
 
 
 def test_first_apply_starts_enabled_skills_through_their_units_and_sockets(helper_calls):

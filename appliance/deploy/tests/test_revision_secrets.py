@@ -10,11 +10,8 @@ import pytest
 
 from appliance.catalogue import secretrefs
 from appliance.catalogue.models import HostSettings, Revision, Skill
-from appliance.deploy import apply as apply_module
 from appliance.deploy.apply import apply_catalogue, rollback_to
 from appliance.deploy.pending import pending_changes
-
-from .fakes import FakeHelper, systemd_layout
 
 pytestmark = pytest.mark.unit
 
@@ -23,18 +20,13 @@ NEW_TOKEN = "0123abcd-0000-4000-8000-00000000cafe"
 
 
 @pytest.fixture
-def host(db, settings, tmp_path, monkeypatch):
-    for name, value in systemd_layout(tmp_path).items():
-        setattr(settings, name, value)
-    calls = FakeHelper()
-    monkeypatch.setattr(apply_module, "run_helper", calls)
-    monkeypatch.setattr(apply_module.health, "wait_healthy", calls.wait_healthy)
+def host(fake_helper):
     HostSettings.objects.update_or_create(pk=1, defaults={"duckdns_domains": "mine",
                                                           "duckdns_token": TOKEN})
     Skill.objects.create(slug="quiz", name="quiz", source="memory_game", port=8101,
                          environment={"LEVEL": "easy"},
                          secrets={"API_KEY": "first-api-key-1", "OLD_PIN": "old-pin-2"})
-    return calls
+    return fake_helper
 
 
 def stored() -> str:
