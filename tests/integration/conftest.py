@@ -40,3 +40,21 @@ def skill_copy(tmp_path):
     target = tmp_path / "memory_game"
     shutil.copytree(MEMORY_GAME, target, ignore=shutil.ignore_patterns("__pycache__"))
     return target
+
+
+@pytest.fixture
+def lwa():
+    """The fake Login with Amazon (skills.voice.testing)."""
+    from skills.voice.testing import FakeLWA
+
+    with FakeLWA() as fake:
+        yield fake
+
+
+@pytest.fixture
+def avs(lwa):
+    """The fake AVS, answering with the Memory Game through the dialog engine."""
+    from skills.voice.testing import FakeAVS
+
+    with FakeAVS(MEMORY_GAME, lwa=lwa) as fake:
+        yield fake

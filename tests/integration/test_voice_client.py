@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -23,29 +22,12 @@ from skills.voice import (
     UnsupportedMediaType,
     UploadReset,
 )
-from skills.voice.testing import FakeAVS, FakeLWA
+from skills.voice.testing import FakeAVS
+
+from .avs_fakes import make_client
+from .conftest import MEMORY_GAME
 
 pytestmark = pytest.mark.integration
-
-MEMORY_GAME = Path(__file__).resolve().parents[2] / "skills" / "memory_game"
-
-
-@pytest.fixture
-def lwa():
-    with FakeLWA() as fake:
-        yield fake
-
-
-@pytest.fixture
-def avs(lwa):
-    with FakeAVS(MEMORY_GAME, lwa=lwa) as fake:
-        yield fake
-
-
-def make_client(avs, tmp_path, **options) -> AVSClient:
-    store = avs.store(tmp_path / "avs.json")
-    options.setdefault("backoff", (0.05, 0.2))
-    return AVSClient(Tokens(store), out_dir=tmp_path / "answers", **options)
 
 
 def run(coro):

@@ -7,37 +7,18 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 
 import pytest
 
-from skills.voice import AVSClient, MalformedResponse, Tokens, VoiceError, messages
+from skills.voice import AVSClient, MalformedResponse, VoiceError, messages
 from skills.voice.fakelwa import SERIAL
-from skills.voice.testing import FakeAVS, FakeLWA
 from skills.voice.transport import StreamReset, Transport
+
+from .avs_fakes import make_client
 
 pytestmark = pytest.mark.integration
 
-MEMORY_GAME = Path(__file__).resolve().parents[2] / "skills" / "memory_game"
 EVENTS = "/v20160207/events"
-
-
-@pytest.fixture
-def lwa():
-    with FakeLWA() as fake:
-        yield fake
-
-
-@pytest.fixture
-def avs(lwa):
-    with FakeAVS(MEMORY_GAME, lwa=lwa) as fake:
-        yield fake
-
-
-def make_client(avs, tmp_path, **options) -> AVSClient:
-    options.setdefault("backoff", (0.05, 0.2))
-    return AVSClient(Tokens(avs.store(tmp_path / "avs.json")), out_dir=tmp_path / "answers",
-                     **options)
 
 
 def run(coro):
