@@ -1,26 +1,19 @@
 """skill_add refuses a clash with the other rows, naming the field, and saves nothing."""
 
 from io import StringIO
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from appliance.catalogue.models import Skill
-from appliance.test import BaseTestCase
+
+from .conflicts_base import OtherSkillTestCase
 
 pytestmark = pytest.mark.unit
 
 
-class SkillAddConflictsTestCase(BaseTestCase):
-    def setUp(self):
-        super().setUp()
-        patcher = mock.patch("appliance.catalogue.forms.check_skill_imports")
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        Skill.objects.create(slug="quiz", name="Quiz", source="memory_game", port=8100)
-
+class SkillAddConflictsTestCase(OtherSkillTestCase):
     def refused(self, *args, field: str, message: str):
         before = list(Skill.objects.values())
         with self.assertRaises(CommandError) as caught:

@@ -11,22 +11,14 @@ from appliance.catalogue.forms import SkillForm
 from appliance.catalogue.models import HostSettings, Skill
 from appliance.render import Paths
 from appliance.render.layout import write_layout
-from appliance.test import BaseTestCase
 
+from .conflicts_base import OtherSkillTestCase
 from .test_skill_form import data
 
 pytestmark = pytest.mark.unit
 
 
-class SkillFormConflictsTestCase(BaseTestCase):
-    def setUp(self):
-        super().setUp()
-        # The import check runs a process per form; these tests are about the other rows.
-        patcher = mock.patch("appliance.catalogue.forms.check_skill_imports")
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        Skill.objects.create(slug="quiz", name="Quiz", source="memory_game", port=8100)
-
+class SkillFormConflictsTestCase(OtherSkillTestCase):
     def errors(self, instance=None, **fields):
         form = SkillForm(data(**fields), instance=instance)
         self.assertFalse(form.is_valid())
