@@ -102,6 +102,10 @@ APPLIANCE_AVS_CONFIG = Path(os.getenv("APPLIANCE_AVS_CONFIG", APPLIANCE_DATA_DIR
 ASK_SMAPI_URL = os.getenv("ASK_SMAPI_URL", "https://api.amazonalexa.com")
 LWA_URL = os.getenv("LWA_URL", "https://api.amazon.com")
 LWA_AUTHORIZE_URL = os.getenv("LWA_AUTHORIZE_URL", "https://www.amazon.com/ap/oa")
+# Only for a local stand-in of SMAPI (skills.smapi.testing) that reaches this host's private
+# names and trusts its CA: publishing then allows a .localhost endpoint and a private CA, which
+# Amazon itself could never call.
+SMAPI_REACHES_PRIVATE_HOSTS = envbool("SMAPI_REACHES_PRIVATE_HOSTS")
 # How the admin reaches the root helper: its unix socket on a host, "direct" when already root
 # (tests).
 APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "socket,/run/appliance-helper.sock")
