@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
@@ -16,6 +15,7 @@ from ..catalogue import secretrefs
 from ..catalogue.models import HostSettings, Revision, Skill
 from ..helper import policy
 from ..render import Paths, RenderedFile
+from . import diffs
 
 CATALOGUE_FORMAT = 1
 # Status fields the host writes itself; a rollback must not wind them back.
@@ -44,32 +44,15 @@ def changed_paths(old: dict, new: dict) -> set[str]:
 
 def diff_files(old: dict, new: dict) -> str:
     """A unified diff per file; a secret file only says that it changed, never its content."""
-    parts = []
-    for path in sorted(changed_paths(old, new)):
-        before, after = old.get(path), new.get(path)
-        header = [f"--- a{path}" if before else "--- /dev/null",
-                  f"+++ b{path}" if after else "+++ /dev/null"]
-        notes = []
-        if before and after:
-            for key in ("mode", "owner", "group"):
-                if before.get(key) != after.get(key):
-                    was, now = before.get(key), after.get(key)
-                    if key == "mode":
-                        was, now = oct(was or 0), oct(now or 0)
-                    notes.append(f"# {key} {was} -> {now}")
-        secret = (before or {}).get("secret") or (after or {}).get("secret")
-        if secret:
-            what = "added" if not before else "removed" if not after else "changed"
-            same = before and after and before["content"] == after["content"]
-            parts.append("\n".join([*header, *notes, *([] if same else [f"(secret file {what})"])]))
-            continue
-        lines = difflib.unified_diff(
-            (before or {}).get("content", "").splitlines(keepends=True),
-            (after or {}).get("content", "").splitlines(keepends=True), n=3)
-        body = [line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                for line in list(lines)[2:]]
-        parts.append("\n".join([*header, *notes]) + "\n" + "".join(body).rstrip("\n"))
-    return "\n".join(parts) + ("\n" if parts else "")
+    return diffs.unified(diffs.diff_files(old, new))
+
+
+def plan_digest(live: int | None, files: dict, sources: dict) -> str:
+    """What an apply would do, in one value: the live revision it starts from, the files it
+    installs (secret ones by reference) and the skills' code. The review page carries it to
+    the apply, which refuses to go on when its own render gives another."""
+    text = json.dumps({"live": live, "files": files, "sources": sources}, sort_keys=True)
+    return sha256(text)
 
 
 def skill_of_path(path: str, paths: Paths) -> str | None:
