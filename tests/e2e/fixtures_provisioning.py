@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "provisioning" / "site.yml"
 ANSIBLE_BIN = Path(sys.executable).parent
@@ -425,3 +427,38 @@ def wait_until(predicate, timeout: float, interval: float = 0.2) -> float | None
         if time.monotonic() - started > timeout:
             return None
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chromium against the admin, through Caddy
+
+
+@pytest.fixture(scope="module")
+def page(provisioned, front):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Caddy's local CA is not the browser's: what is tested here is the admin, not trust.
+        context = browser.new_context(base_url=f"https://{ADMIN_FQDN}", ignore_https_errors=True,
+                                      viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+        assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture(scope="module")
+def signed_in(provisioned, page):
+    from playwright.sync_api import expect
+
+    page.goto("/admin/login/?next=/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", provisioned.admin_password())
+    page.click("input[type=submit]")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    return page

@@ -7,14 +7,11 @@ is left as site.yml made it (the skill is gone again)."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS
-
-from .fixtures_provisioning import ADMIN_FQDN, DOMAIN, alexa_client, wait_until
+from .fixtures_provisioning import DOMAIN, alexa_client, wait_until
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
@@ -24,37 +21,6 @@ FQDN = f"{SLUG}.{DOMAIN}"
 WELCOME = "Welcome to the game added in a browser."
 # The operator's messages, not the unapplied-changes banner (which is a message list too).
 MESSAGES = ".messagelist:not(.unapplied)"
-
-
-@pytest.fixture(scope="module")
-def page(provisioned, front):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is not installed (make test installs Debian's chromium)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # Caddy's local CA is not the browser's: what is tested here is the admin, not trust.
-        context = browser.new_context(base_url=f"https://{ADMIN_FQDN}", ignore_https_errors=True,
-                                      viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(90_000)
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        browser.close()
-        assert errors == [], f"JavaScript errors: {errors}"
-
-
-@pytest.fixture(scope="module")
-def signed_in(provisioned, page):
-    from playwright.sync_api import expect
-
-    page.goto("/admin/login/?next=/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", provisioned.admin_password())
-    page.click("input[type=submit]")
-    expect(page.locator("h1")).to_have_text("Dashboard")
-    return page
 
 
 def launch_speech(provisioned) -> str:
