@@ -5,7 +5,7 @@ No Django here: the admin (``appliance.console.alexa``) and its commands drive i
 """
 
 from .client import SMAPI_URL, Simulation, SmapiClient
-from .errors import BuildFailed, LinkError, SmapiError, Unreachable
+from .errors import BuildFailed, LinkError, ManifestFailed, SmapiError, Unreachable
 from .lwa import AUTHORIZE_URL, LWA_URL, SCOPES, Grant, LWAClient, TokenSource
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Grant",
     "LWAClient",
     "LinkError",
+    "ManifestFailed",
     "Simulation",
     "SmapiClient",
     "SmapiError",

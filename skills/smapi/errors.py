@@ -27,6 +27,11 @@ class LinkError(SmapiError):
     """Login with Amazon refused the sign-in or a refresh: link the account again."""
 
 
+class ManifestFailed(SmapiError):
+    """SMAPI accepted a new or updated manifest (202) but its asynchronous build ended in
+    FAILED; ``details`` are Amazon's error messages."""
+
+
 class BuildFailed(SmapiError):
     """An interaction model build ended in FAILED; ``errors`` are Amazon's messages by locale."""
 

@@ -1,14 +1,15 @@
 """A strict fake of Login with Amazon and SMAPI on loopback, for tests and local trials.
 
-It speaks the same JSON as the real services and is as strict where it matters: every SMAPI
-call needs a live access token (401) carrying the right scope (403); updates with a stale
-If-Match are refused (412); a model build stays IN_PROGRESS for a few status polls and fails,
-with Amazon-like messages naming the offending sample or slot, when the model is malformed; one
-simulation at a time per user (429). A simulation really sends a signed request to the endpoint
-in the skill's manifest: the utterance is resolved with the project's dialog engine
-(``skills.dialog``, an approximation of Alexa's NLU) and signed by ``sign(body) -> headers``
-(the admin passes its test-console CA), and the skill's answer comes back in the result.
-``/ap/oa`` plays the operator signing in: it redirects straight back with a code.
+It speaks the same JSON as the real services (each handler names the reference it follows) and
+is as strict where it matters: every SMAPI call needs a live access token (401) carrying the
+right scope (403); updates with a stale If-Match are refused (412); a new or updated manifest is
+built asynchronously, IN_PROGRESS for ``manifest_polls`` status polls (a new skill has no
+development stage to upload a model to meanwhile: 404; a second update or an enablement then is
+refused: 409); a model build stays IN_PROGRESS for ``build_polls`` polls and fails, with
+Amazon-like messages naming the offending sample or slot, when the model is malformed; one
+simulation at a time per user (409). Simulations are played by ``skills.smapi.simulator``,
+which really sends signed requests to the manifest's endpoint. ``/ap/oa`` plays the operator
+signing in: it redirects straight back with a code.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from skills.dialog import Dialog
-from skills.dialog.model import InteractionModel
-
+from .builds import build_steps, manifest_errors, model_errors
 from .lwa import SCOPES
+from .simulator import Simulator, failed
 
 CLIENT_ID = "amzn1.application-oa2-client.fake0123456789"
 CLIENT_SECRET = "fake-client-secret"  # noqa: S105 (the fake's own)
@@ -35,54 +35,22 @@ SKILLS_RW, MODELS_RW, TEST = SCOPES.split()
 PATH = re.compile(r"^/v1/skills/(?P<id>[^/]+)/stages/development/(?P<rest>.+)$")
 SIMULATION = re.compile(
     r"^/v2/skills/(?P<id>[^/]+)/stages/development/simulations(?:/(?P<sim>[^/]+))?$")
-SLOT_REF = re.compile(r"{([^{}]*)}")
-
-
-class _Signer:
-    """What the dialog's SkillClient calls ``pki``: only ``sign`` is used. It keeps each body
-    it signed: the whole envelope the skill was sent, for the simulation's result."""
-
-    def __init__(self, sign: Callable[[bytes], dict]):
-        self._sign = sign
-        self.sent: list[dict] = []
-
-    def sign(self, body: bytes, url: str | None = None) -> dict:
-        self.sent.append(json.loads(body))
-        return self._sign(body)
-
-
-def model_errors(model: dict) -> list[str]:
-    """What the build refuses, worded like Amazon's build errors (they quote the culprit)."""
-    language = (model.get("interactionModel") or {}).get("languageModel") or {}
-    errors = []
-    name = str(language.get("invocationName") or "")
-    if not name or name != name.lower() or len(name) < 2:
-        errors.append(f'Invocation name "{name}" must be lower case, at least two letters.')
-    types = {t.get("name") for t in language.get("types") or [] if isinstance(t, dict)}
-    for intent in language.get("intents") or []:
-        slots = {s.get("name"): s.get("type") for s in intent.get("slots") or []}
-        for slot, kind in slots.items():
-            if kind not in types and not str(kind).startswith("AMAZON."):
-                errors.append(f'Slot "{slot}" of intent "{intent.get("name")}" has the '
-                              f'undefined slot type "{kind}".')
-        for sample in intent.get("samples") or []:
-            for ref in SLOT_REF.findall(sample):
-                if ref not in slots:
-                    errors.append(f'Sample utterance "{sample}" in intent "{intent.get("name")}"'
-                                  f' refers to the slot "{ref}", which the intent does not have.')
-    return errors
+SESSION_MODES = ("DEFAULT", "FORCE_NEW_SESSION")
+IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "VENDOR", "FakeSMAPI", "model_errors"]
 
 
 class FakeSMAPI:
     """``url`` serves both LWA (``/ap/oa``, ``/auth/o2/token``) and SMAPI."""
 
     def __init__(self, *, sign: Callable[[bytes], dict] | None = None,
-                 ca_bundle: str | None = None, build_polls: int = 2,
+                 ca_bundle: str | None = None, build_polls: int = 2, manifest_polls: int = 1,
                  access_ttl: float = 3600.0, vendors: list[dict] | None = None,
                  client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET,
                  user: str = "amzn1.account.FAKEUSER"):
-        self.sign, self.ca_bundle = sign, ca_bundle
-        self.build_polls, self.access_ttl = build_polls, access_ttl
+        self.simulator = Simulator(sign, ca_bundle)
+        self.build_polls, self.manifest_polls = build_polls, manifest_polls
+        self.access_ttl = access_ttl
         self.vendors = vendors or [VENDOR]
         self.client_id, self.client_secret, self.user = client_id, client_secret, user
         self.codes: dict[str, tuple[str, float, frozenset]] = {}  # → (redirect, expiry, scopes)
@@ -90,9 +58,9 @@ class FakeSMAPI:
         self.refresh_tokens: dict[str, frozenset] = {}
         self.skills: dict[str, dict] = {}
         self.simulations: dict[str, dict] = {}
-        self.dialogs: dict[str, Dialog] = {}
         self.busy = False  # a simulation is running for the (one) user
         self.calls: list[tuple[str, str]] = []  # (method, path): what tests check
+        self.answers: list[tuple[str, str, int]] = []  # (method, path, status) answered
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
         fake = self
@@ -104,6 +72,8 @@ class FakeSMAPI:
                 raw = self.rfile.read(size) if size else b""
                 status, body, headers = fake.route(self.command, parts.path,
                                                    parse_qs(parts.query), raw, self.headers)
+                with fake._lock:
+                    fake.answers.append((self.command, parts.path, status))
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
                 for name, value in headers.items():
@@ -166,6 +136,9 @@ class FakeSMAPI:
         with self._lock:
             return self._smapi(method, path, query, body, headers)
 
+    # Login with Amazon: the authorization-code grant (authorization request and access token
+    # request; errors are {"error", "error_description"}).
+
     def _authorize(self, query: dict) -> tuple:
         get = {k: v[0] for k, v in query.items()}
         if get.get("client_id") != self.client_id or get.get("response_type") != "code":
@@ -218,6 +191,8 @@ class FakeSMAPI:
             return 403, {"message": f"The access token was not granted the scope {scope}."}, {}
         return None
 
+    # SMAPI: errors are {"message"} (plus "code", or "violations" on a 400) ---------------
+
     def _smapi(self, method: str, path: str, query: dict, body, headers) -> tuple:
         if path == "/v1/vendors" and method == "GET":
             return 200, {"vendors": self.vendors}, {}
@@ -226,45 +201,69 @@ class FakeSMAPI:
         if path.startswith("/v1/skills/") and path.endswith("/status") and method == "GET":
             skill = self.skills.get(path.split("/")[3])
             if skill is None:
-                return 404, {"message": "Skill not found"}, {}
+                return 404, {"message": "The resource being requested is not found."}, {}
             return 200, self._status(skill, (query.get("resource") or [""])[0]), {}
         sim = SIMULATION.match(path)
         if sim:
             return self._simulation(method, sim["id"], sim["sim"], body)
         match = PATH.match(path)
         skill = self.skills.get(match["id"]) if match else None
-        if skill is None:
-            return 404, {"message": "The resource being requested is not found."}, {}
+        if skill is None or self._creating(skill):
+            # A new skill's development stage exists once its manifest is built.
+            return 404, {"message": "The specified skill or stage does not exist."}, {}
         rest = match["rest"]
         if rest == "manifest":
-            return self._resource(method, skill, skill, "manifest", body, headers)
+            if method == "PUT" and self._building(skill):
+                return 409, {"message": "An update of this skill's manifest is in progress."}, {}
+            answer = self._resource(method, skill, "manifest", body, headers)
+            if method == "PUT" and answer[0] == 202:
+                skill["manifest_build"] = self._manifest_build(body, new=False)
+            return answer
         if rest.startswith("interactionModel/locales/"):
             locale = rest.rsplit("/", 1)[1]
             entry = skill["models"].setdefault(locale, {"model": None, "etag": ""})
-            answer = self._resource(method, skill, entry, "model", body, headers)
+            answer = self._resource(method, entry, "model", body, headers)
             if method == "PUT" and answer[0] == 202:
-                errors = model_errors(body or {})
-                entry["build"] = {"polls": self.build_polls, "errors": errors}
+                entry["build"] = {"polls": self.build_polls, "errors": model_errors(body)}
             return answer
         if rest == "enablement":
             if method == "PUT":
+                if self._building(skill):
+                    return 409, {"message": "The skill's manifest is still being built."}, {}
                 skill["enabled"] = True
                 return 204, None, {}
-            return (204, None, {}) if skill["enabled"] else (404, {"message": "Not enabled"}, {})
-        return 404, {"message": "No such resource."}, {}
+            return (204, None, {}) if skill["enabled"] else \
+                (404, {"message": "The skill is not enabled in this stage."}, {})
+        return 404, {"message": "The resource being requested is not found."}, {}
+
+    def _manifest_build(self, envelope: dict, *, new: bool) -> dict:
+        return {"polls": self.manifest_polls, "new": new,
+                "errors": manifest_errors(envelope.get("manifest") or {})}
+
+    @staticmethod
+    def _building(skill: dict) -> bool:
+        return skill["manifest_build"]["polls"] > 0
+
+    def _creating(self, skill: dict) -> bool:
+        return self._building(skill) and skill["manifest_build"]["new"]
 
     def _create(self, body) -> tuple:
+        # Skill Manifest API, create: {"vendorId", "manifest"} → 202 {"skillId"} + Location.
         if not isinstance(body, dict) or not isinstance(body.get("manifest"), dict):
             return 400, {"message": "Missing manifest", "violations": [
                 {"code": "MISSING_REQUIRED_PROPERTY", "message": "manifest is required"}]}, {}
         if body.get("vendorId") not in {v["id"] for v in self.vendors}:
             return 403, {"message": "You are not a member of this vendor."}, {}
         skill_id = f"amzn1.ask.skill.fake-{next(self._ids):04d}"
-        self.skills[skill_id] = {"manifest": {"manifest": body["manifest"]},
-                                 "etag": secrets.token_hex(8), "models": {}, "enabled": False}
-        return 202, {"skillId": skill_id}, {"Location": f"/v1/skills/{skill_id}/status"}
+        envelope = {"manifest": body["manifest"]}
+        self.skills[skill_id] = {"manifest": envelope, "etag": secrets.token_hex(8),
+                                 "manifest_build": self._manifest_build(envelope, new=True),
+                                 "models": {}, "enabled": False}
+        return 202, {"skillId": skill_id}, {
+            "Location": f"/v1/skills/{skill_id}/status?resource=manifest"}
 
-    def _resource(self, method, skill, entry, key, body, headers) -> tuple:
+    def _resource(self, method, entry, key, body, headers) -> tuple:
+        # Manifest and model: GET with ETag; PUT with If-Match → 202, Location, no body.
         if method == "GET":
             if entry[key] is None:
                 return 404, {"message": f"No {key} for this locale."}, {}
@@ -278,97 +277,91 @@ class FakeSMAPI:
         if not isinstance(body, dict):
             return 400, {"message": f"The {key} is not a JSON object."}, {}
         entry[key], entry["etag"] = body, secrets.token_hex(8)
-        return 202, None, {"ETag": entry["etag"], "Location": "status"}
+        return 202, None, {"Location": "status"}
 
     def _status(self, skill: dict, resource: str) -> dict:
-        if resource == "manifest":
-            return {"manifest": {"lastUpdateRequest": {"status": "SUCCEEDED"},
-                                 "eTag": skill["etag"]}}
-        models = {}
-        for locale, entry in skill["models"].items():
-            build = entry.get("build")
-            if build is None:
-                continue
+        # Get skill status: only the named resource, or all; each poll moves builds along.
+        status = {}
+        if resource in ("", "manifest"):
+            build = skill["manifest_build"]
             if build["polls"] > 0:
                 build["polls"] -= 1
-                state = {"status": "IN_PROGRESS"}
+                update = {"status": IN_PROGRESS}
             elif build["errors"]:
-                state = {"status": "FAILED", "errors": [{"code": "INVALID_INTERACTION_MODEL",
-                                                         "message": m} for m in build["errors"]]}
+                update = {"status": FAILED, "errors": build["errors"]}
             else:
-                state = {"status": "SUCCEEDED"}
-            models[locale] = {"lastUpdateRequest": state, "eTag": entry["etag"]}
-        return {"interactionModel": models}
+                update = {"status": SUCCEEDED}
+            status["manifest"] = {"lastUpdateRequest": update, "eTag": skill["etag"]}
+        if resource in ("", "interactionModel"):
+            models = {}
+            for locale, entry in skill["models"].items():
+                build = entry.get("build")
+                if build is None:
+                    continue
+                if build["polls"] > 0:
+                    build["polls"] -= 1
+                    update = {"status": IN_PROGRESS, "buildDetails": build_steps(IN_PROGRESS)}
+                elif build["errors"]:
+                    update = {"status": FAILED, "buildDetails": build_steps(FAILED), "errors": [
+                        {"code": "INVALID_INTERACTION_MODEL", "message": m}
+                        for m in build["errors"]]}
+                else:
+                    update = {"status": SUCCEEDED, "buildDetails": build_steps(SUCCEEDED)}
+                    entry["live"] = entry["model"]  # what the simulator resolves with now
+                models[locale] = {"lastUpdateRequest": update, "eTag": entry["etag"]}
+            status["interactionModel"] = models
+        return status
 
-    # The simulator ------------------------------------------------------------------------
+    # The simulator: POST then GET /v2/…/simulations[/{id}] --------------------------------
 
     def _simulation(self, method, skill_id, sim_id, body) -> tuple:
         skill = self.skills.get(skill_id)
         if skill is None:
-            return 404, {"message": "Skill not found"}, {}
+            return 404, {"message": "The specified skill does not exist."}, {}
         if method == "GET" and sim_id:
             found = self.simulations.get(sim_id)
-            return (200, found, {}) if found else (404, {"message": "No such simulation"}, {})
-        if method != "POST" or not isinstance(body, dict):
-            return 400, {"message": "Invalid simulation request"}, {}
-        if self.busy:
-            return 429, {"message": "A simulation is already in progress for this user."}, \
-                {"Retry-After": "1"}
-        locale = str((body.get("device") or {}).get("locale") or "")
+            return (200, found, {}) if found else \
+                (404, {"message": "The specified simulation does not exist."}, {})
+        if method != "POST" or sim_id:
+            return 405, {"message": "Method not allowed"}, {}
+        violations = self._simulation_violations(body)
+        if violations:
+            return 400, {"message": "Invalid simulation request", "violations": [
+                {"message": v} for v in violations]}, {}
+        if self.busy:  # the API model's 409: another simulation of this user is running
+            return 409, {"message": "A simulation is already in progress for this user."}, {}
+        locale = body["device"]["locale"]
         entry = skill["models"].get(locale) or {}
-        if not skill["enabled"]:
-            return 400, {"message": "This skill is not enabled for testing in the "
-                                    "development stage."}, {}
         build = entry.get("build")
-        if not build or build["polls"] > 0 or build["errors"]:
-            return 400, {"message": f"The interaction model for {locale} is not built."}, {}
+        if build and build["polls"] == 0 and not build["errors"]:
+            entry["live"] = entry["model"]  # built, even if nobody asked for the status yet
         sim_id = f"fake-simulation-{next(self._ids)}"
-        self.simulations[sim_id] = {"id": sim_id, "status": "IN_PROGRESS", "result": None}
+        self.simulations[sim_id] = {"id": sim_id, "status": IN_PROGRESS, "result": None}
         self.busy = True
         threading.Thread(target=self._simulate, daemon=True,
-                         args=(sim_id, skill_id, skill, entry, locale, body)).start()
-        return 200, self.simulations[sim_id], {}
+                         args=(sim_id, skill_id, skill, entry.get("live"), locale, body)).start()
+        return 200, self.simulations[sim_id], {
+            "Location": f"/v2/skills/{skill_id}/stages/development/simulations/{sim_id}"}
 
-    def _simulate(self, sim_id, skill_id, skill, entry, locale, body) -> None:
+    @staticmethod
+    def _simulation_violations(body) -> list[str]:
+        if not isinstance(body, dict):
+            return ["The request body must be a JSON object."]
+        found = []
+        if not str((body.get("input") or {}).get("content") or "").strip():
+            found.append("input.content is required.")
+        if not (body.get("device") or {}).get("locale"):
+            found.append("device.locale is required.")
+        mode = (body.get("session") or {}).get("mode", "DEFAULT")
+        if mode not in SESSION_MODES:
+            found.append(f'session.mode "{mode}" is not one of {", ".join(SESSION_MODES)}.')
+        return found
+
+    def _simulate(self, sim_id, skill_id, skill, model, locale, body) -> None:
         try:
-            result = self._run(skill_id, skill, entry, locale, body)
+            result = self.simulator.run(skill_id, skill, model, locale, body)
         except Exception as exc:  # the fake reports, never dies
-            result = {"status": "FAILED", "result": {"error": {"message": str(exc)}}}
+            result = failed(f"An unexpected error occurred: {exc}")
         with self._lock:
             self.simulations[sim_id].update(result)
             self.busy = False
-
-    def _run(self, skill_id, skill, entry, locale, body) -> dict:
-        endpoint = ((skill["manifest"]["manifest"].get("apis") or {}).get("custom") or {}) \
-            .get("endpoint") or {}
-        uri = str(endpoint.get("uri") or "")
-        key = f"{skill_id}/{locale}"
-        new = (body.get("session") or {}).get("mode") == "FORCE_NEW_SESSION"
-        dialog = self.dialogs.get(key)
-        if dialog is None or new or dialog.client.target != uri:
-            model = InteractionModel.from_text(json.dumps(entry["model"]), f"{locale}.json")
-            dialog = Dialog(uri, model, pki=_Signer(self.sign or (lambda b: {})),
-                            locale=locale, application_id=skill_id, ca_bundle=self.ca_bundle)
-            self.dialogs[key] = dialog
-        utterance = str((body.get("input") or {}).get("content") or "")
-        started = time.monotonic()
-        dialog.pki.sent.clear()
-        turn = dialog.say(utterance)
-        invocations = [{
-            "invocationRequest": {"endpoint": uri, "body": request},
-            "invocationResponse": {"body": reply.json} if reply and reply.json else None,
-            "metrics": {"skillExecutionTimeInMilliseconds":
-                        int((time.monotonic() - started) * 1000)}}
-            for request, reply in itertools.zip_longest(dialog.pki.sent, turn.replies)]
-        intent = ((turn.request or {}).get("intent") or {}).get("name")
-        result = {"alexaExecutionInfo": {
-            "alexaResponses": [{"type": "Speech", "content": {"caption": turn.speech or ""}}]
-            if turn.speech else [],
-            "consideredIntents": [{"name": intent, "confirmationStatus": "NONE",
-                                   "slots": (turn.request.get("intent") or {}).get("slots")
-                                   or {}}] if intent else []},
-            "skillExecutionInfo": {"invocations": invocations}}
-        if turn.error and not turn.replies:
-            result["error"] = {"message": f"Skill endpoint {uri}: {turn.error}"}
-            return {"status": "FAILED", "result": result}
-        return {"status": "SUCCESSFUL", "result": result}
