@@ -8,6 +8,7 @@
     status-all | daemon-reload | reload-caddy
     logs NAME [--lines N]
     last-requests [NAME...]
+    request-lines --after CURSOR | --since EPOCH [NAME...]
 
 On a host, systemd starts it once per connection to ``/run/appliance-helper.sock``
 (``appliance-helper.socket``, ``Accept=yes``), in its own unit: ``--socket`` reads one JSON
@@ -41,7 +42,8 @@ log = logging.getLogger("appliance.helper")
 
 USAGE = ("usage: appliance-helper install REVISION | restore REVISION | state | "
          "service ACTION NAME | services ACTION NAME [NAME...] | status-all | daemon-reload | "
-         "reload-caddy | logs NAME [--lines N] | last-requests [NAME...]")
+         "reload-caddy | logs NAME [--lines N] | last-requests [NAME...] | "
+         "request-lines --after CURSOR | --since EPOCH [NAME...]")
 DEFAULT_LOG_LINES = 200
 REQUEST_FIELDS = frozenset({"args", "catalogue", "catalogue_id"})
 MAX_REQUEST = 32 * 1024 * 1024  # a catalogue of hundreds of skills with their templates
@@ -59,7 +61,7 @@ def dispatch(argv: list[str], request: dict | None = None,
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
     known = ("install", "restore", "state", "service", "services", "status-all",
-             "daemon-reload", "reload-caddy", "logs", "last-requests")
+             "daemon-reload", "reload-caddy", "logs", "last-requests", "request-lines")
     if command not in known:
         raise Refused(f"unknown command {command!r}; {USAGE}")
     # Check the arguments' shape before reading anything from disk.
@@ -79,6 +81,12 @@ def dispatch(argv: list[str], request: dict | None = None,
         _arity(args, 0)
     elif command == "last-requests":
         units = policy.skill_units(args)  # none: every skill the host has
+    elif command == "request-lines":
+        if len(args) < 2 or args[0] not in ("--after", "--since"):
+            raise Refused(f"request-lines takes --after CURSOR or --since EPOCH; {USAGE}")
+        after = policy.journal_cursor(args[1]) if args[0] == "--after" else ""
+        since = policy.epoch_seconds(args[1]) if args[0] == "--since" else 0
+        units = policy.skill_units(args[2:])
     else:
         _arity(args, 1, 3)
         name = policy.service_name(args[0], logs=True)
@@ -116,6 +124,9 @@ def dispatch(argv: list[str], request: dict | None = None,
     if command == "last-requests":
         units = units or requestlog.installed_units(paths, services.flavour)
         return requestlog.last_requests(paths, services.flavour, units)
+    if command == "request-lines":
+        units = units or requestlog.installed_units(paths, services.flavour)
+        return requestlog.request_lines(services.flavour, units, after=after, since=since)
     return services.logs(name, lines)
 
 

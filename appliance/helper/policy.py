@@ -26,6 +26,9 @@ FIXED_SERVICES = frozenset({"caddy", "appliance-admin", "appliance-duckdns.timer
 MAX_LOG_LINES = 2000
 MAX_UNITS_ASKED = 1000  # last-requests, services: names per call
 MANIFEST_KEYS = frozenset({"path", "mode", "owner", "group", "sha256", "check"})
+# A journal cursor as journalctl prints it: "s=<hex>;i=<hex>;b=<hex>;m=<hex>;t=<hex>;x=<hex>".
+JOURNAL_CURSOR = re.compile(r"[a-z]=[0-9a-f]{1,64}(?:;[a-z]=[0-9a-f]{1,64}){0,9}")
+EPOCH = re.compile(r"[1-9][0-9]{8,10}")
 
 
 class Refused(ValueError):
@@ -79,6 +82,18 @@ def skill_units(values: list[str]) -> list[str]:
         if not skill_of_unit(value):
             raise Refused(f"not a skill's service: {value!r}")
     return list(dict.fromkeys(values))
+
+
+def journal_cursor(value: str) -> str:
+    if not isinstance(value, str) or not JOURNAL_CURSOR.fullmatch(value):
+        raise Refused(f"not a journal cursor: {value[:100]!r}")
+    return value
+
+
+def epoch_seconds(value: str) -> int:
+    if not isinstance(value, str) or not EPOCH.fullmatch(value):
+        raise Refused(f"not a time in seconds since 1970: {value[:20]!r}")
+    return int(value)
 
 
 def _bounded(values: list[str]) -> None:

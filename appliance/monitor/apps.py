@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MonitorConfig(AppConfig):
+    name = "appliance.monitor"
+    verbose_name = "Monitor"
