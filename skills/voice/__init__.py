@@ -9,6 +9,8 @@ from .client import AVSClient
 from .errors import (
     AskTimeout,
     AVSException,
+    CapabilitiesUnconfirmed,
+    IncompleteAnswer,
     InvalidRequest,
     LoginError,
     LoginExpired,
@@ -29,9 +31,9 @@ from .messages import AskResult, Directive
 from .store import Device, TokenStore
 
 __all__ = [
-    "AVSClient", "AVSException", "AskResult", "AskTimeout", "AudioFormatError", "Device",
-    "Directive", "InvalidRequest", "LoginError", "LoginExpired", "MalformedResponse",
-    "NotLinked", "RelinkRequired", "ServerError", "Throttled", "TokenStore", "Tokens",
-    "Unauthorized", "Unavailable", "Unreachable", "UnsupportedMediaType", "UploadReset",
-    "VoiceError", "login",
+    "AVSClient", "AVSException", "AskResult", "AskTimeout", "AudioFormatError",
+    "CapabilitiesUnconfirmed", "Device", "Directive", "IncompleteAnswer", "InvalidRequest",
+    "LoginError", "LoginExpired", "MalformedResponse", "NotLinked", "RelinkRequired",
+    "ServerError", "Throttled", "TokenStore", "Tokens", "Unauthorized", "Unavailable",
+    "Unreachable", "UnsupportedMediaType", "UploadReset", "VoiceError", "login",
 ]

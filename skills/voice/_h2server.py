@@ -31,6 +31,7 @@ class Stream:
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.window = asyncio.Event()
         self.closed = False  # reset by either side, or the connection ended
+        self.ended = False  # the whole response was sent
 
     async def read(self) -> bytes:
         """The whole request body; ConnectionError if the stream or connection ends first."""
@@ -128,6 +129,11 @@ class Connection:
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.closed = True
 
+    def _ended(self, stream_id: int) -> None:
+        stream = self.streams.pop(stream_id, None)
+        if stream:
+            stream.ended = True
+
     def _close_stream(self, stream_id: int) -> None:
         stream = self.streams.pop(stream_id, None)
         if stream and not stream.closed:
@@ -152,7 +158,7 @@ class Connection:
         self.h2.send_headers(stream_id, [(":status", str(status)), *headers.items()],
                              end_stream=end)
         if end:
-            self.streams.pop(stream_id, None)
+            self._ended(stream_id)
         self.flush()
         await self.writer.drain()
 
@@ -174,7 +180,7 @@ class Connection:
             view = view[room:]
             if last:
                 if end:
-                    self.streams.pop(stream.id, None)
+                    self._ended(stream.id)
                 return
 
     def reset(self, stream: Stream, code: h2.errors.ErrorCodes) -> None:

@@ -1,4 +1,4 @@
-"""The AVS client: one HTTP/2 connection per device, a downchannel, and asks as streams on it.
+"""The AVS client: asks as streams on the device's one connection (:mod:`.connection`).
 
     async with AVSClient(Tokens(TokenStore())) as avs:
         result = await avs.ask("open memory game")       # text, a WAV path or raw PCM
@@ -6,325 +6,48 @@
         if result.expects_speech:
             result = await avs.ask("yes", dialog=result)  # the answer, in the same dialog
 
-For as long as the client is open, a supervisor task keeps the connection: it opens the
-downchannel (``GET /v20160207/directives``, read until the connection ends), declares the
-device's capabilities (``Alexa.Discovery.AddOrUpdateReport``: SpeechSynthesizer 1.3, whose Speak
-carries captions), sends ``System.SynchronizeState``, pings after ``ping_idle`` seconds without
-a request, follows ``System.SetEndpoint``, and on connection loss, a failed ping, GOAWAY or a
-closed downchannel reconnects with exponential backoff and synchronises again.
-
 Asks are sent one at a time, in the order they were made: AVS handles a device's requests
-sequentially, and a Recognize sent while another is open cancels the older one.
+sequentially, and a Recognize sent while another is open cancels the older one. An ask ends
+when its dialog request is complete (``InteractionModel.RequestProcessingCompleted``, on the
+event stream or the downchannel, :mod:`.answer`), not merely when the event stream closes;
+without it within ``complete_timeout`` the ask fails with :class:`~.errors.IncompleteAnswer`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import logging
 import os
-import random
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
-from . import answer, audio, messages, mime
-from .answer import KNOWN
-from .errors import AskTimeout, RelinkRequired, Unauthorized, Unreachable, UploadReset, VoiceError
+from . import audio, messages
+from .answer import COMPLETED, Answer
+from .connection import Connection, describe
+from .errors import AskTimeout, IncompleteAnswer
 from .lwa import Tokens
 from .messages import AskResult, Directive
-from .transport import Response, StreamReset, Transport, TransportError
+from .transport import TransportError
 
-log = logging.getLogger("skills.voice")
-
-API = "/v20160207"
-DIRECTIVES = f"{API}/directives"
-EVENTS = f"{API}/events"
-PING = "/ping"
-PING_IDLE = 300.0  # AVS closes a connection after 5 minutes without traffic
-ENDPOINT_DIRECTIVES = {"System.SetEndpoint": "endpoint", "Alexa.ApiGateway.SetGateway": "gateway"}
-# Device identities with a connection open in this process: AVS closes the older connection
-# when a second one opens with the same product ID and serial number.
-_OPEN: set[tuple[str, str]] = set()
+COMPLETE_TIMEOUT = 8.0  # after its event stream, how long an answer may wait for its end
 
 
-class AVSClient:
-    def __init__(self, tokens: Tokens, *, endpoint: str | None = None,
-                 verify: bool | str = True, out_dir: str | os.PathLike | None = None,
-                 ask_timeout: float = 30.0, connect_timeout: float = 10.0,
-                 ping_idle: float = PING_IDLE, ping_timeout: float = 10.0,
-                 backoff: tuple[float, float] = (0.5, 30.0), throttle_retries: int = 2,
-                 throttle_backoff: float = 1.0,
-                 on_directive: Callable[[Directive], None] | None = None):
-        self.tokens = tokens
-        self.endpoint = (endpoint or tokens.device.endpoint).rstrip("/")
-        self.verify = verify
+class AVSClient(Connection):
+    """Asks on the connection; ``options`` are the connection's (:class:`.Connection`)."""
+
+    def __init__(self, tokens: Tokens, *, out_dir: str | os.PathLike | None = None,
+                 ask_timeout: float = 30.0, complete_timeout: float = COMPLETE_TIMEOUT,
+                 **options):
+        super().__init__(tokens, **options)
         self.out_dir = Path(out_dir) if out_dir else None
         self.ask_timeout = ask_timeout
-        self.connect_timeout = connect_timeout
-        self.ping_idle = ping_idle
-        self.ping_timeout = ping_timeout
-        self.backoff = backoff
-        self.throttle_retries = throttle_retries
-        self.throttle_backoff = throttle_backoff
-        self.on_directive = on_directive
-        self.downchannel: collections.deque[Directive] = collections.deque(maxlen=100)
-        self.connects = 0  # connections opened, for logs and tests
-        self.pings = 0
-        self._directives: asyncio.Queue[Directive] = asyncio.Queue()
-        self._transport: Transport | None = None
-        self._supervisor: asyncio.Task | None = None
-        self._ready = asyncio.Event()
-        self._restart = asyncio.Event()
-        self._failed = asyncio.Event()
-        self._fatal: VoiceError | None = None
-        self._last_error = ""
-        self._last_activity = 0.0
-        self._closing = False
+        self.complete_timeout = complete_timeout
         self._asking = asyncio.Lock()  # FIFO: asks leave in the order they were made
-        self.speech_token = ""  # of the last Speak: SpeechState names it in the context
-
-    # -- connection ------------------------------------------------------------------------
 
     async def __aenter__(self) -> AVSClient:
         await self.connect()
         return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
-
-    async def connect(self) -> None:
-        """Open the connection; Unreachable (or the link's error) when the first try fails."""
-        if self._supervisor is None:
-            if self.identity in _OPEN:
-                raise VoiceError(f"device {self.identity[1]} already has an AVS connection "
-                                 "open in this process; AVS would close one of them: share "
-                                 "one AVSClient")
-            _OPEN.add(self.identity)
-            self._supervisor = asyncio.create_task(self._supervise(), name="avs-supervisor")
-        ready = asyncio.create_task(self._ready.wait())
-        failed = asyncio.create_task(self._failed.wait())
-        try:
-            await asyncio.wait({ready, failed}, timeout=self.connect_timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ready.cancel()
-            failed.cancel()
-        if self._fatal:
-            await self.close()
-            raise self._fatal
-        if not self._ready.is_set():
-            await self.close()
-            why = self._last_error or "no answer"
-            raise Unreachable(f"AVS at {self.endpoint} is unreachable: {why}")
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        device = self.tokens.device
-        return device.product_id, device.serial_number
-
-    async def close(self) -> None:
-        if self._supervisor is not None:
-            _OPEN.discard(self.identity)
-        self._closing = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
-        if self._transport:
-            await self._transport.close()
-
-    async def _supervise(self) -> None:
-        attempt = 0
-        while not self._closing:
-            transport = Transport(self.endpoint, verify=self.verify,
-                                  connect_timeout=self.connect_timeout)
-            self._transport = transport
-            try:
-                downchannel = await self._open(transport)
-                attempt = 0
-                self._ready.set()
-                reason = await self._serve(downchannel)
-                log.warning("AVS connection lost (%s); reconnecting", reason)
-            except (RelinkRequired, Unauthorized) as exc:
-                self._fatal = exc
-                self._failed.set()
-                self._ready.set()  # wake every waiter: they raise the fatal error
-                await transport.close()
-                return
-            except (TransportError, VoiceError, mime.MimeError) as exc:
-                self._last_error = _describe(exc)
-                log.warning("AVS connection to %s failed: %s", self.endpoint, self._last_error)
-                self._failed.set()
-            finally:
-                if not self._fatal:
-                    self._ready.clear()
-            await transport.close()
-            delay = min(self.backoff[1], self.backoff[0] * 2 ** attempt)
-            attempt += 1
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 (jitter)
-
-    async def _open(self, transport: Transport) -> Response:
-        self._restart.clear()
-        token = await self.tokens.access_token()
-        response = await transport.open_stream("GET", DIRECTIVES, token)
-        if response.status_code == 403:
-            await response.aclose()
-            token = await self.tokens.access_token(force=True, stale=token)
-            response = await transport.open_stream("GET", DIRECTIVES, token)
-        if response.status_code != 200:
-            body = await response.aread()
-            await response.aclose()
-            raise answer.exception(response.status_code, body)
-        self.connects += 1
-        log.info("AVS connected to %s (connection %d)", self.endpoint, self.connects)
-        try:
-            await self._declare(transport, token)
-            reply = await self._send(transport, messages.synchronize_state(self.speech_token),
-                                     None, token)
-            if reply.status_code not in (200, 204):
-                raise answer.exception(reply.status_code, reply.content)
-        except BaseException:
-            await response.aclose()
-            raise
-        self._touch()
-        return response
-
-    async def _declare(self, transport: Transport, token: str) -> None:
-        """Declare the device's capabilities, as the SDK does after each connect: without
-        SpeechSynthesizer 1.3, Alexa's Speak directives come without captions."""
-        device = self.tokens.device
-        report = messages.discovery_report(device.client_id, device.product_id,
-                                           device.serial_number, token)
-        reply = await self._send(transport, report, None, token)
-        if reply.status_code not in (200, 202, 204):
-            raise answer.exception(reply.status_code, reply.content)
-
-    async def _serve(self, downchannel: Response) -> str:
-        tasks = {asyncio.create_task(self._read_downchannel(downchannel)),
-                 asyncio.create_task(self._ping_loop()),
-                 asyncio.create_task(self._wait_restart())}
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await downchannel.aclose()
-        task = done.pop()
-        return task.result() if not task.exception() else _describe(task.exception())
-
-    async def _wait_restart(self) -> str:
-        await self._restart.wait()
-        return "reconnect requested"
-
-    async def _read_downchannel(self, response: Response) -> str:
-        parts = mime.PartStream(response.headers.get("content-type", ""))
-        async for chunk in response.aiter_bytes():
-            for part in parts.feed(chunk):
-                self._on_downchannel(part)
-        return "the server closed the downchannel"
-
-    def _on_downchannel(self, part: mime.Part) -> None:
-        try:
-            directive = Directive.from_json(part.json())
-        except ValueError as exc:
-            log.warning("downchannel part ignored: %s", exc)
-            return
-        field = ENDPOINT_DIRECTIVES.get(directive.qualified)
-        if field:
-            endpoint = str(directive.payload.get(field) or "").rstrip("/")
-            if endpoint and endpoint != self.endpoint:
-                log.info("AVS moved this device to %s", endpoint)
-                self.endpoint = endpoint
-                self._restart.set()
-        elif directive.qualified not in KNOWN:
-            log.info("directive %s on the downchannel ignored", directive.qualified)
-        self.downchannel.append(directive)
-        self._directives.put_nowait(directive)
-        if self.on_directive:
-            self.on_directive(directive)
-
-    async def _ping_loop(self) -> str:
-        loop = asyncio.get_running_loop()
-        while True:
-            idle = loop.time() - self._last_activity
-            if idle < self.ping_idle:
-                await asyncio.sleep(self.ping_idle - idle)
-                continue
-            transport = self._transport
-            try:
-                token = await self.tokens.access_token()
-                answer = await transport.request("GET", PING, token, timeout=self.ping_timeout)
-            except TransportError as exc:
-                return f"ping failed: {_describe(exc)}"
-            if answer.status_code not in (200, 204):
-                return f"ping answered HTTP {answer.status_code}"
-            self.pings += 1
-            self._touch()
-
-    def _touch(self) -> None:
-        self._last_activity = asyncio.get_running_loop().time()
-
-    async def _connected(self) -> Transport:
-        try:
-            await asyncio.wait_for(self._ready.wait(), self.connect_timeout)
-        except TimeoutError:
-            raise Unreachable(f"AVS at {self.endpoint} is unreachable: "
-                              f"{self._last_error or 'no connection'}") from None
-        if self._fatal:
-            raise self._fatal
-        return self._transport
-
-    def _connection_lost(self, transport: Transport) -> None:
-        if transport is self._transport:
-            self._ready.clear()
-            self._restart.set()
-
-    # -- events ------------------------------------------------------------------------------
-
-    async def _send(self, transport: Transport, metadata: dict, pcm: bytes | None,
-                    token: str | None = None) -> Response:
-        boundary = mime.new_boundary()
-        self._touch()
-        return await transport.request(
-            "POST", EVENTS, token or await self.tokens.access_token(),
-            content=mime.form_data(boundary, metadata, pcm),
-            content_type=f"multipart/form-data; boundary={boundary}")
-
-    async def send_event(self, metadata: dict, pcm: bytes | None = None) -> Response:
-        """POST an event on the connection: 403 refreshes the token once, 429 backs off, a
-        reset upload or a lost connection is tried once more."""
-        refreshed, throttled, retried = False, 0, False
-        while True:
-            transport = await self._connected()
-            token = await self.tokens.access_token()
-            try:
-                response = await self._send(transport, metadata, pcm, token)
-            except TransportError as exc:
-                reset = isinstance(exc, StreamReset)
-                if not reset:
-                    self._connection_lost(transport)
-                if retried:
-                    if reset:
-                        raise UploadReset("AVS reset the audio upload twice") from None
-                    raise Unreachable(f"the connection to AVS was lost twice during a "
-                                      f"request: {_describe(exc)}") from None
-                retried = True
-                log.warning("%s; sending again", "AVS reset the upload" if reset
-                            else f"connection lost during a request ({_describe(exc)})")
-                continue
-            if response.status_code == 403 and not refreshed:
-                refreshed = True
-                await self.tokens.access_token(force=True, stale=token)
-                continue
-            if response.status_code == 429 and throttled < self.throttle_retries:
-                delay = _retry_after(response) or self.throttle_backoff * 2 ** throttled
-                throttled += 1
-                log.warning("AVS throttled the request; trying again in %.1f s", delay)
-                await asyncio.sleep(delay)
-                continue
-            return response
 
     async def ask(self, speech: str | bytes | os.PathLike, *, dialog: AskResult | None = None,
                   timeout: float | None = None, convert: bool = True) -> AskResult:
@@ -337,20 +60,43 @@ class AVSClient:
         pcm = await asyncio.to_thread(audio.to_pcm, speech, convert=convert)
         limit = timeout or self.ask_timeout
         async with self._asking:
-            dialog_request_id = str(uuid.uuid4())
-            metadata = messages.recognize(dialog_request_id,
+            current = Answer(str(uuid.uuid4()))
+            metadata = messages.recognize(current.dialog_request_id,
                                           dialog.initiator if dialog else None,
                                           self.speech_token)
+            self._answer = current
             try:
                 async with asyncio.timeout(limit):
-                    response = await self.send_event(metadata, pcm)
+                    missing = await self._hear(current, metadata, pcm)
             except TimeoutError:
                 raise AskTimeout(f"Alexa did not answer within {limit:g} s") from None
-            result = answer.read(response, dialog_request_id, self._answers_dir)
+            finally:
+                self._answer = None
+            result = current.result(self._answers_dir)
             speak = [d for d in result.directives if d.qualified == "SpeechSynthesizer.Speak"]
             if speak:
                 self.speech_token = str(speak[-1].payload.get("token") or "")
+            if missing:
+                raise IncompleteAnswer(missing, result)
             return result
+
+    async def _hear(self, current: Answer, metadata: dict, pcm: bytes) -> str:
+        """Send the Recognize and gather its answer until the request is complete; why it is
+        not ("" when it is)."""
+        response = await self.send_event(metadata, pcm, stream=True)
+        try:
+            await current.read(response)
+        except TransportError as exc:
+            return f"Alexa's answer was cut off ({describe(exc)})"
+        try:  # the end of the request may still be on its way on the downchannel
+            await asyncio.wait_for(current.completed.wait(), self.complete_timeout)
+        except TimeoutError:
+            # Alexa ends requests so only for a device that declared InteractionModel 1.2.
+            self.capabilities.forget()
+            return (f"Alexa's answer ended without {COMPLETED} for its dialog request within "
+                    f"{self.complete_timeout:g} s, so directives may be missing; the device's "
+                    "capabilities will be declared again on the next connection")
+        return ""
 
     async def ask_many(self, questions: Iterable, *, return_exceptions: bool = False) -> list:
         """Several asks, one after another on the one connection (AVS's order)."""
@@ -372,15 +118,3 @@ class AVSClient:
         if self.out_dir is None:
             self.out_dir = Path(tempfile.mkdtemp(prefix="alexa-answers-"))
         return self.out_dir
-
-
-def _retry_after(response: Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__

@@ -45,6 +45,19 @@ class MalformedResponse(VoiceError):
     """AVS's answer is not the multipart document its Content-Type announces."""
 
 
+class IncompleteAnswer(VoiceError):
+    """Alexa's answer ended (or was cut off) without RequestProcessingCompleted for its dialog
+    request, so directives may be missing; ``result`` holds those that came."""
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+class CapabilitiesUnconfirmed(VoiceError):
+    """Alexa did not confirm the device's capabilities report (no Alexa.EventProcessed)."""
+
+
 class AVSException(VoiceError):
     """AVS answered with ``System.Exception``: ``status``, ``code`` and ``description``."""
 

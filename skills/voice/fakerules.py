@@ -22,6 +22,8 @@ INITIATORS = {"PRESS_AND_HOLD": {"CLOSE_TALK"}, "TAP": {"NEAR_FIELD"},
               "WAKEWORD": {"FAR_FIELD"},
               "EXPECT_SPEECH": {"CLOSE_TALK", "NEAR_FIELD", "FAR_FIELD"}}
 CAPTIONS_FROM = (1, 3)  # SpeechSynthesizer's first version whose Speak carries captions
+# InteractionModel's first version whose voice requests end with RequestProcessingCompleted.
+COMPLETES_FROM = (1, 2)
 # One MPEG-1 layer III frame, 32 kbit/s, 44.1 kHz, mono, no CRC: header, then silence.
 SILENT_FRAME = bytes([0xFF, 0xFB, 0x10, 0xC0]) + bytes(100)
 
@@ -90,12 +92,14 @@ def check_report(event: dict, serial: str, token: str) -> dict[str, str]:
     return declared
 
 
-def captions_declared(declared: dict[str, str]) -> bool:
+def declared_at_least(declared: dict[str, str], interface: str,
+                      version: tuple[int, ...]) -> bool:
+    """Whether the device declared ``interface`` at ``version`` or later."""
     try:
-        version = tuple(int(n) for n in declared.get("SpeechSynthesizer", "").split("."))
+        have = tuple(int(n) for n in declared.get(interface, "").split("."))
     except ValueError:
         return False
-    return version >= CAPTIONS_FROM
+    return have >= version
 
 
 class SkillVoice:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -28,18 +30,21 @@ def event(namespace: str, name: str, payload: dict | None = None, *,
 
 # What the device declares (Alexa.Discovery): once a device reports its capabilities, Alexa
 # assumes no others, so everything the client uses is named. SpeechSynthesizer 1.3 is the
-# version whose Speak directives carry captions; the other two are Alexa.Discovery's
-# dependencies.
+# version whose Speak directives carry captions; InteractionModel 1.2 makes Alexa end each
+# voice request with RequestProcessingCompleted; Alexa 3 is the interface of EventProcessed,
+# which confirms this very report; Alexa.ApiGateway and InteractionModel 1.2 are also
+# Alexa.Discovery's dependencies.
 CAPABILITIES = (("SpeechRecognizer", "2.3"), ("SpeechSynthesizer", "1.3"), ("Speaker", "1.0"),
-                ("System", "1.0"), ("Alexa.ApiGateway", "1.0"), ("InteractionModel", "1.2"))
+                ("System", "1.0"), ("Alexa", "3"), ("Alexa.ApiGateway", "1.0"),
+                ("InteractionModel", "1.2"))
 WAKEWORD = "ALEXA"
 # The SDK's pairs: PRESS_AND_HOLD with CLOSE_TALK, TAP with NEAR_FIELD, WAKEWORD with FAR_FIELD.
 INITIATOR = {"type": "PRESS_AND_HOLD", "payload": {}}
 
 
-def discovery_report(client_id: str, product_id: str, serial_number: str,
-                     access_token: str) -> dict:
-    """``Alexa.Discovery.AddOrUpdateReport``: this device and the interfaces it implements."""
+def endpoint_config(client_id: str, product_id: str, serial_number: str) -> dict:
+    """This device as Alexa.Discovery describes it: its identity and the interfaces it
+    implements (what a report declares, without the report's tokens)."""
     capabilities = []
     for interface, version in CAPABILITIES:
         capability = {"type": "AlexaInterface", "interface": interface, "version": version}
@@ -47,7 +52,7 @@ def discovery_report(client_id: str, product_id: str, serial_number: str,
             capability["configurations"] = {
                 "wakeWords": [{"scopes": ["DEFAULT"], "values": [[WAKEWORD]]}]}
         capabilities.append(capability)
-    endpoint = {
+    return {
         "endpointId": f"{client_id}::{product_id}::{serial_number}",
         "registration": {"productId": product_id, "deviceSerialNumber": serial_number},
         "manufacturerName": "Alexa skills appliance",
@@ -56,10 +61,25 @@ def discovery_report(client_id: str, product_id: str, serial_number: str,
         "displayCategories": ["ALEXA_VOICE_ENABLED"],
         "capabilities": capabilities,
     }
+
+
+def discovery_report(client_id: str, product_id: str, serial_number: str,
+                     access_token: str) -> dict:
+    """``Alexa.Discovery.AddOrUpdateReport``: this device and the interfaces it implements.
+    Alexa confirms it with an ``Alexa.EventProcessed`` naming its eventCorrelationToken."""
+    endpoint = endpoint_config(client_id, product_id, serial_number)
     message = event("Alexa.Discovery", "AddOrUpdateReport", {
         "endpoints": [endpoint], "scope": {"type": "BearerToken", "token": access_token}})
     message["event"]["header"].update(payloadVersion="3", eventCorrelationToken=_id())
     return message
+
+
+def declaration(endpoint: dict, gateway: str) -> str:
+    """A digest of what a report declares and to which AVS gateway: equal digests, nothing
+    to declare again."""
+    canonical = json.dumps({"endpoint": endpoint, "gateway": gateway.rstrip("/")},
+                           sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def device_context(speech_token: str = "") -> list[dict]:
@@ -97,6 +117,7 @@ class Directive:
     payload: dict
     message_id: str = ""
     dialog_request_id: str = ""
+    event_correlation_token: str = ""  # Alexa.EventProcessed: the event it confirms
 
     @classmethod
     def from_json(cls, data: dict) -> Directive:
@@ -107,13 +128,16 @@ class Directive:
         payload = body.get("payload")
         return cls(str(header.get("namespace", "")), str(header.get("name", "")),
                    payload if isinstance(payload, dict) else {},
-                   str(header.get("messageId", "")), str(header.get("dialogRequestId", "")))
+                   str(header.get("messageId", "")), str(header.get("dialogRequestId", "")),
+                   str(header.get("eventCorrelationToken", "")))
 
     def to_json(self) -> dict:
         header = {"namespace": self.namespace, "name": self.name,
                   "messageId": self.message_id or _id()}
         if self.dialog_request_id:
             header["dialogRequestId"] = self.dialog_request_id
+        if self.event_correlation_token:
+            header["eventCorrelationToken"] = self.event_correlation_token
         return {"directive": {"header": header, "payload": self.payload}}
 
     @property

@@ -42,6 +42,8 @@ class Device:
     """One AVS device identity and its link to an Amazon account.
 
     ``avs_url`` and ``lwa_url`` override the region's endpoints (tests point them at fakes).
+    ``declared`` is the digest of the capabilities Alexa last confirmed for this device (and the
+    gateway they went to): the client declares again only when it changes, as the SDK does.
     Secret fields are left out of ``repr`` so a logged object shows none of them.
     """
 
@@ -55,6 +57,7 @@ class Device:
     refresh_token: str = field(default="", repr=False)
     access_token: str = field(default="", repr=False)
     expires_at: float = 0.0
+    declared: str = ""
 
     @property
     def endpoint(self) -> str:

@@ -266,11 +266,14 @@ class Transport:
 
     async def request(self, method: str, path: str, token: str, *,
                       content: AsyncIterator[bytes] | bytes | None = None,
-                      content_type: str | None = None,
-                      timeout: float | None = None) -> Response:
+                      content_type: str | None = None, timeout: float | None = None,
+                      stream: bool = False) -> Response:
+        """The response, read whole; with ``stream``, as soon as its headers came (the
+        caller reads the body as it arrives, and closes it)."""
         async def whole() -> Response:
             response = await self._start(method, path, token, content, content_type)
-            await response.aread()
+            if not stream:
+                await response.aread()
             return response
 
         if timeout is None:

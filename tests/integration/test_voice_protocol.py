@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from skills.voice import AVSClient, MalformedResponse, VoiceError, messages
+from skills.voice import MalformedResponse, VoiceError, messages
 from skills.voice.fakelwa import SERIAL
 from skills.voice.transport import StreamReset, Transport
 
@@ -65,10 +65,11 @@ def test_the_device_declares_speech_synthesizer_1_3_before_it_synchronizes(avs, 
     assert result.text.startswith("Welcome to memory game")
 
 
-def test_without_the_declaration_speak_comes_without_captions(avs, tmp_path, monkeypatch):
-    async def declare_nothing(self, transport, token):
-        return None
-    monkeypatch.setattr(AVSClient, "_declare", declare_nothing)
+def test_a_device_declaring_speech_synthesizer_1_0_gets_speak_without_captions(
+        avs, tmp_path, monkeypatch):
+    monkeypatch.setattr(messages, "CAPABILITIES", tuple(
+        (name, "1.0" if name == "SpeechSynthesizer" else version)
+        for name, version in messages.CAPABILITIES))
 
     async def main():
         async with make_client(avs, tmp_path) as client:
