@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from ..catalogue.models import HostSettings, Revision, Skill
+from ..monitor import figures as monitor
 from . import applying, hoststatus, services, skillchecks
 from .permissions import APPLY, VIEW_SKILL, staff_with
 
@@ -45,9 +46,10 @@ def dashboard(request):
     certificates = hoststatus.certificates(
         [fqdns[s.slug] for s in skills if s.enabled] + [admin_fqdn], port)
     links = _row_links()
+    costs = monitor.for_skills()  # a few queries for every skill's figures
     rows = [{"skill": skill, "state": services.state_of(skill.unit_name, states),
              "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug]),
-             "problems": skillchecks.problems(skill),
+             "problems": skillchecks.problems(skill), "figures": costs.get(skill.pk),
              "links": {name: pattern.replace(SLUG, skill.slug).replace(PK, str(skill.pk))
                        for name, pattern in links.items()}}
             for skill in skills]

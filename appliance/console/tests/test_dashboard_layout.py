@@ -45,8 +45,8 @@ class DashboardLayoutTestCase(BaseTestCase):
         page = self.page()
         table = page[page.index('<table class="skills-table"'):]
         table = table[:table.index("</thead>")]
-        self.assertEqual(len(re.findall(r"<th[ >]", table)), 7)
-        self.assertEqual(table.count('<th scope="col">'), 7)
+        self.assertEqual(len(re.findall(r"<th[ >]", table)), 9)
+        self.assertEqual(table.count('<th scope="col">'), 9)
 
     def test_the_last_revision_is_dated_in_the_one_time_format(self):
         revision = Revision.objects.create(number=4, outcome=Revision.APPLIED)
