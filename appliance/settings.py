@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "appliance.catalogue.apps.CatalogueConfig",
     "appliance.deploy.apps.DeployConfig",
     "appliance.console.apps.ConsoleConfig",
+    "appliance.alerts.apps.AlertsConfig",
     "appliance.monitor.apps.MonitorConfig",
     "django.contrib.admin",
     "django.contrib.auth",

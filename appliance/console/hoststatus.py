@@ -79,13 +79,15 @@ def served_certificate(fqdn: str, port: int, timeout: float = HANDSHAKE_TIMEOUT)
     cert = x509.load_der_x509_certificate(der)
     expires = cert.not_valid_after_utc
     state = "expired" if expires <= dt.datetime.now(dt.UTC) else "valid"
-    return {"state": state, "issuer": _name(cert.issuer), "not_after": expires, "error": ""}
+    return {"state": state, "issuer": _name(cert.issuer), "not_after": expires,
+            "not_before": cert.not_valid_before_utc, "error": ""}
 
 
 # OpenSSL's words for "the server has no certificate for this name": Caddy answers a name it
 # has no site (or no certificate yet) for with an alert, and that is what the operator sees.
 NO_SITE_ALERTS = ("TLSV1_ALERT_INTERNAL_ERROR", "TLSV1_UNRECOGNIZED_NAME",
                   "SSLV3_ALERT_HANDSHAKE_FAILURE", "TLSV1_ALERT_ACCESS_DENIED")
+NO_SITE = "Caddy has none for this name: not applied yet, or still being issued"
 
 
 def _reason(exc: Exception) -> str:
@@ -96,7 +98,7 @@ def _reason(exc: Exception) -> str:
         return "Caddy is not listening: is it running?"
     reason = getattr(exc, "reason", None)
     if reason in NO_SITE_ALERTS:
-        return "Caddy has none for this name: not applied yet, or still being issued"
+        return NO_SITE
     if isinstance(exc, ssl.SSLError):
         return f"the TLS handshake failed ({reason or exc})"
     return getattr(exc, "strerror", None) or str(exc)

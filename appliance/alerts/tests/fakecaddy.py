@@ -1,0 +1,107 @@
+"""Caddy as the alert check meets it, on loopback: TLS with a certificate per name (with the
+validity a test gives it), a TLS alert for a name it has no site for (as Caddy answers), and the
+skills' health check through it (``GET /_skill/health`` answered with the skill's name, or 502
+for a skill that is down)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def _certificate(directory: Path, name: str, not_before: dt.datetime,
+                 not_after: dt.datetime) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(not_before).not_valid_after(not_after)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def _context(*files: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*files)
+    return context
+
+
+class FakeCaddy:
+    def __init__(self):
+        self._directory = tempfile.TemporaryDirectory()
+        self.contexts: dict[str, ssl.SSLContext] = {}
+        self.sites: dict[str, str | None] = {}  # host name -> the skill answering, None: 502
+        self.health_checks: list[str] = []
+        caddy = self
+
+        def pick(sslobj, name, context):
+            chosen = caddy.contexts.get(name or "")
+            if chosen is None:
+                return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+            sslobj.context = chosen
+            return None
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                host = self.headers.get("Host", "")
+                caddy.health_checks.append(host)
+                skill = caddy.sites.get(host)
+                if self.path != "/_skill/health" or host not in caddy.sites:
+                    self.send_error(404)
+                elif skill is None:
+                    self.send_error(502)
+                else:
+                    body = json.dumps({"skill": skill, "status": "ok"}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        now = dt.datetime.now(dt.UTC)
+        listening = _context(*_certificate(Path(self._directory.name), "default.invalid",
+                                           now, now + dt.timedelta(days=1)))
+        listening.sni_callback = pick
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = listening.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    def site(self, name: str, skill: str | None = None, *, days_left: float = 60,
+             lifetime_days: float = 90) -> None:
+        """Serve ``name`` with a certificate expiring in ``days_left`` days; its health check
+        answered by ``skill`` (None: 502, the skill is down)."""
+        now = dt.datetime.now(dt.UTC)
+        not_after = now + dt.timedelta(days=days_left)
+        self.contexts[name] = _context(*_certificate(
+            Path(self._directory.name), name, not_after - dt.timedelta(days=lifetime_days),
+            not_after))
+        self.sites[name] = skill
+
+    def __enter__(self) -> FakeCaddy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._directory.cleanup()
