@@ -11,6 +11,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -18,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from ..console import applying, services
 from ..console.permissions import APPLY, CONTROL, ROLLBACK, TEST_CONSOLE
+from ..console.templatetags.console_diffs import diff_class
 from ..deploy.changes import record
+from ..deploy.plan import revision_diffs
 from ..deploy.revisions import secret_changes
 from .forms import HostSettingsForm, SkillForm
 from .models import HostSettings, Revision, Skill
@@ -47,7 +50,8 @@ def state_badge(state: str):
 
 
 class SaveAndApply:
-    """"Save and apply": the save's own confirmation comes first, then the apply's outcome."""
+    """"Save and apply": saved at once (its confirmation first), then the review of the pending
+    diff, whose confirmation applies and goes on to where the save would have led."""
 
     # Also what an action's ``permissions=["apply"]`` asks.
     def has_apply_permission(self, request):
@@ -62,17 +66,17 @@ class SaveAndApply:
 
     def response_add(self, request, obj, post_url_continue=None):
         response = super().response_add(request, obj, post_url_continue)
-        self._apply_if_asked(request, obj)
-        return response
+        return self._review_if_asked(request, obj, response)
 
     def response_change(self, request, obj):
         response = super().response_change(request, obj)
-        self._apply_if_asked(request, obj)
-        return response
+        return self._review_if_asked(request, obj, response)
 
-    def _apply_if_asked(self, request, obj):
-        if "_apply" in request.POST:
-            applying.apply_now(request, f"saved {getattr(obj, 'slug', None) or obj}")
+    def _review_if_asked(self, request, obj, response):
+        if "_apply" not in request.POST or not getattr(response, "url", None):
+            return response
+        return redirect(applying.review_url(
+            response.url, f"saved {getattr(obj, 'slug', None) or obj}"))
 
 
 @admin.register(Skill)
@@ -196,7 +200,8 @@ class SkillAdmin(SaveAndApply, admin.ModelAdmin):
 
     @admin.action(description="Apply the whole catalogue now", permissions=["apply"])
     def apply_now(self, request, queryset):
-        applying.apply_now(request, "applied from the skill list")
+        return redirect(applying.review_url(request.get_full_path(),
+                                            "applied from the skill list"))
 
 
 @admin.register(HostSettings)
@@ -276,13 +281,16 @@ class RevisionAdmin(admin.ModelAdmin):
         _, figures = applying.split_timings(revision.messages)
         return figures or "—"
 
-    @admin.display(description="diff to the previous revision")
+    @admin.display(description="what it changed, against the revision live before it")
     def diff_lines(self, revision):
         if not revision.diff.strip():
             return "no change"
-        return format_html('<pre class="diff">{}</pre>', format_html_join(
-            "", '<span class="{}">{}</span>',
-            ((diff_class(line), line + "\n") for line in revision.diff.splitlines())))
+        found = revision_diffs(revision)
+        if found is None:  # a text that does not read back: shown as it is
+            return format_html('<pre class="diff">{}</pre>', format_html_join(
+                "", '<span class="{}">{}</span>',
+                ((diff_class(line), line + "\n") for line in revision.diff.splitlines())))
+        return render_to_string("console/file_diffs.html", {"diffs": found})
 
     def rollback_view(self, request, pk):
         if not request.user.has_perm(ROLLBACK):
@@ -296,13 +304,3 @@ class RevisionAdmin(admin.ModelAdmin):
                    "current": Revision.objects.filter(outcome=Revision.APPLIED).first(),
                    "secret_changes": secret_changes(revision.catalogue)}
         return TemplateResponse(request, "console/revision_rollback.html", context)
-
-
-def diff_class(line: str) -> str:
-    if line.startswith(("+++", "---")):
-        return "ctx"
-    if line.startswith("+"):
-        return "add"
-    if line.startswith("-"):
-        return "del"
-    return "hunk" if line.startswith("@@") else "ctx"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from ..catalogue.models import Revision
-from ..deploy.apply import ApplyBusy, apply_catalogue, rollback_to
+from ..deploy.apply import ApplyBusy, CatalogueChanged, apply_catalogue, rollback_to
 from ..deploy.client import HelperError
 
 log = logging.getLogger("appliance.console")
@@ -51,6 +52,8 @@ def report(request, revision: Revision) -> None:
 def _run(request, action, what: str) -> Revision | None:
     try:
         revision = action()
+    except CatalogueChanged:
+        raise  # the review page shows the new diff instead
     except ApplyBusy:
         messages.warning(request, BUSY)
         return None
@@ -71,8 +74,17 @@ def _run(request, action, what: str) -> Revision | None:
     return revision
 
 
-def apply_now(request, reason: str) -> Revision | None:
-    return _run(request, lambda: apply_catalogue(user=request.user, reason=reason), "The apply")
+def review_url(back: str, reason: str) -> str:
+    """Where every apply button leads: the pending diff, then the confirmation (console.review).
+    ``back`` is where to go once it is applied or cancelled; ``reason`` is kept with the
+    revision."""
+    return f"{reverse('console:review')}?{urlencode({'next': back, 'reason': reason})}"
+
+
+def apply_reviewed(request, reason: str, digest: str) -> Revision | None:
+    """Apply what the review page showed (its plan's ``digest``), or raise CatalogueChanged."""
+    return _run(request, lambda: apply_catalogue(user=request.user, reason=reason,
+                                                 expected=digest), "The apply")
 
 
 def roll_back(request, revision: Revision) -> Revision | None:

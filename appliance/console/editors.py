@@ -1,7 +1,8 @@
 """Per-skill editors: templates.yaml with a preview, the interaction model, package import/export.
 
-Invalid text is a form error and nothing is saved. "Save and apply" saves, then applies the
-whole catalogue, so what was just edited is live (or the reason it is not is shown).
+Invalid text is a form error and nothing is saved. "Save and apply" saves, then leads to the
+review of the whole catalogue's pending diff (console.review), whose confirmation applies it and
+comes back here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ..catalogue import templatecheck
@@ -24,13 +26,14 @@ def _context(request, skill: Skill, title: str, **extra) -> dict:
             "opts": Skill._meta, **extra}
 
 
-def _saved(request, skill: Skill, what: str) -> None:
+def _saved(request, skill: Skill, what: str, back: str):
     record(f"changed the {what} of skill {skill.slug}", request.user)
     if "apply" in request.POST:
-        messages.success(request, f"Saved the {what} of {skill.slug}; applying.")
-        applying.apply_now(request, f"{what} of {skill.slug}")
-    else:
-        messages.success(request, f"Saved the {what} of {skill.slug}. Apply to put it live.")
+        messages.success(request, f"Saved the {what} of {skill.slug}. Review the changes "
+                                  "below, then apply them.")
+        return redirect(applying.review_url(back, f"{what} of {skill.slug}"))
+    messages.success(request, f"Saved the {what} of {skill.slug}. Apply to put it live.")
+    return redirect(back)
 
 
 @staff_with(VIEW_SKILL)
@@ -46,8 +49,8 @@ def templates_editor(request, slug):
         if form.is_valid() and "preview" not in request.POST:
             skill.templates = form.cleaned_data["templates"]
             skill.save(update_fields=["templates", "updated"])
-            _saved(request, skill, "templates")
-            return redirect("console:templates", slug=skill.slug)
+            return _saved(request, skill, "templates",
+                          reverse("console:templates", args=[skill.slug]))
     return render(request, "console/templates_editor.html", _context(
         request, skill, "Templates", form=form, from_source=from_source,
         preview=templatecheck.preview(shown) if not form.errors else []))
@@ -63,8 +66,8 @@ def model_editor(request, slug):
     if request.method == "POST" and form.is_valid():
         skill.interaction_model = form.cleaned_data["interaction_model"]
         skill.save(update_fields=["interaction_model", "updated"])
-        _saved(request, skill, "interaction model")
-        return redirect("console:model", slug=skill.slug)
+        return _saved(request, skill, "interaction model",
+                      reverse("console:model", args=[skill.slug]))
     publication = getattr(skill, "publication", None)
     return render(request, "console/model_editor.html", _context(
         request, skill, "Interaction model", form=form, from_source=from_source,

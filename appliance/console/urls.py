@@ -1,13 +1,25 @@
 from django.urls import path
 
-from . import alexa, askalexa, editors, logs, publish, revert, testconsole, views, voicecheck
+from . import (
+    alexa,
+    askalexa,
+    editors,
+    logs,
+    publish,
+    revert,
+    review,
+    testconsole,
+    views,
+    voicecheck,
+)
 
 app_name = "console"
 
 urlpatterns = [
     path("_health", views.health, name="health"),
     path("", views.dashboard, name="dashboard"),
-    path("apply/", views.apply, name="apply"),
+    path("apply/", review.apply, name="apply"),
+    path("apply/review/", review.review, name="review"),
     path("revert/", revert.revert, name="revert"),
     path("skills/<slug:slug>/templates/", editors.templates_editor, name="templates"),
     path("skills/<slug:slug>/model/", editors.model_editor, name="model"),

@@ -1,4 +1,4 @@
-"""The dashboard, the apply button and the health check."""
+"""The dashboard and the health check (the apply button leads to console.review)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
 
 from ..catalogue.models import HostSettings, Revision, Skill
 from ..monitor import figures as monitor
-from . import applying, hoststatus, services, skillchecks
-from .permissions import APPLY, VIEW_SKILL, staff_with
+from . import hoststatus, services, skillchecks
+from .permissions import VIEW_SKILL, staff_with
 
 
 def health(request):
@@ -67,18 +66,14 @@ def dashboard(request):
     return render(request, "console/dashboard.html", context)
 
 
-@staff_with(APPLY)
-@require_POST
-def apply(request):
-    applying.apply_now(request, request.POST.get("reason", "").strip()[:200] or "applied "
-                       "from the admin")
-    return redirect_back(request)
+def safe_next(request, back: str) -> str:
+    """``back`` when it is a page of this site; else the dashboard's address."""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return reverse("console:dashboard")
+    return back
 
 
 def redirect_back(request):
     """Back to the page the form was on (its ``next``), when that is this site; else home."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        back = "console:dashboard"
-    return redirect(back)
+    return redirect(safe_next(request, request.POST.get("next", "")))

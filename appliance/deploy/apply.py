@@ -42,6 +42,10 @@ class StepFailed(Exception):
     """A step after the install failed; the message is the operator's explanation."""
 
 
+class CatalogueChanged(Exception):
+    """What the apply would install is not what was reviewed (``expected``); nothing was done."""
+
+
 def console_ca_parts() -> dict:
     """The test console's CA (public part) and signing chain, when the console provides them."""
     try:
@@ -98,11 +102,14 @@ def _who(user) -> str:
     return user.get_username() if user is not None else f"{getpass.getuser()} (command line)"
 
 
-def apply_catalogue(user=None, reason: str = "", restore_from: Revision | None = None) -> Revision:
-    """Apply what the catalogue says now; returns the revision (applied or failed)."""
+def apply_catalogue(user=None, reason: str = "", restore_from: Revision | None = None,
+                    expected: str | None = None) -> Revision:
+    """Apply what the catalogue says now; returns the revision (applied or failed). With
+    ``expected`` (a reviewed plan's digest, deploy.plan) only if that is still what it would
+    do, else CatalogueChanged."""
     paths, extras = layout()
     with apply_lock(paths.data_dir, _who(user)):
-        return Apply(paths, extras, user, reason, restore_from).run()
+        return Apply(paths, extras, user, reason, restore_from, expected=expected).run()
 
 
 def rollback_to(revision: Revision, user=None) -> Revision:
@@ -125,6 +132,7 @@ class Apply:
     user: object
     reason: str
     restore_from: Revision | None
+    expected: str | None = None  # the reviewed plan's digest
     messages: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # skills started or stopped
@@ -145,6 +153,8 @@ class Apply:
         try:
             cat, files = render_catalogue(self.paths, self.extras, console_ca_parts())
         except Exception as exc:
+            if self.expected is not None:  # it rendered when it was reviewed
+                raise CatalogueChanged(f"the catalogue no longer renders: {exc}") from None
             log.exception("rendering failed")
             self.revision = Revision.objects.create(
                 number=number, created_by=self.user, reason=self.reason[:200],
@@ -154,8 +164,13 @@ class Apply:
         self._timed("render", started)
 
         old_files = previous.files if previous else {}
-        sources = self.sources = {s.slug: revisions.source_digest(s.source_path)
-                                  for s in cat.skills}
+        sources = self.sources = revisions.source_digests(cat)
+        # Checked under the lock, on the very render the helper is sent: nothing else can
+        # slip in between the check and the install.
+        if self.expected is not None and self.expected != revisions.plan_digest(
+                previous.number if previous else None, files, sources):
+            raise CatalogueChanged("the catalogue or a skill's code changed since it was "
+                                   "reviewed, or another apply ran")
         self.revision = Revision.objects.create(
             number=number, created_by=self.user, reason=self.reason[:200], files=files,
             catalogue={"format": revisions.CATALOGUE_FORMAT,

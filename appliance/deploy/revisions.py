@@ -86,6 +86,10 @@ def source_digest(source_path: str) -> str:
     return digest.hexdigest() if files else "missing"
 
 
+def source_digests(cat) -> dict[str, str]:
+    return {skill.slug: source_digest(skill.source_path) for skill in cat.skills}
+
+
 # --- the catalogue rows, for rollback ----------------------------------------------------------
 
 def serialize_catalogue() -> list:

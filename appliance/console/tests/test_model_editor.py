@@ -3,7 +3,8 @@ from unittest import mock
 
 from django.urls import reverse
 
-from appliance.catalogue.models import Revision, Skill
+from appliance.catalogue.models import Skill
+from appliance.console import applying
 from appliance.test import MEMORY_GAME_MODEL, BaseTestCase
 
 
@@ -53,13 +54,14 @@ class ModelEditorTestCase(BaseTestCase):
         r = self.post(json.dumps(model))
         self.assertContains(r, "has the unknown type")
 
-    def test_save_and_apply_applies_the_catalogue(self):
-        revision = Revision.objects.create(number=2, outcome=Revision.APPLIED)
-        with mock.patch("appliance.console.applying.apply_catalogue",
-                        return_value=revision) as apply:
-            self.post(MEMORY_GAME_MODEL, apply="Save and apply")
-        apply.assert_called_once_with(user=self.alice,
-                                      reason="interaction model of memory-game")
+    def test_save_and_apply_saves_then_leads_to_the_review_and_back(self):
+        with mock.patch("appliance.console.applying.apply_catalogue") as apply:
+            r = self.post(MEMORY_GAME_MODEL, apply="Save and apply")
+        apply.assert_not_called()
+        self.skill.refresh_from_db()
+        self.assertEqual(self.skill.interaction_model, MEMORY_GAME_MODEL)
+        self.assertEqual(r.redirect_chain[0][0], applying.review_url(
+            self.url, "interaction model of memory-game"))
 
     def test_it_is_for_staff_only(self):
         self.login(self.bob)

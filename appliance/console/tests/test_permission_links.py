@@ -12,7 +12,7 @@ from appliance.test import BaseTestCase
 
 from .fakes import FakeHelper
 
-APPLY_FORM = f'action="{reverse("console:apply")}"'
+APPLY_FORM = f'action="{reverse("console:review")}"'
 
 
 class PermissionLinksTestCase(BaseTestCase):

@@ -6,6 +6,8 @@ from appliance.catalogue.models import Revision
 from appliance.deploy.apply import ApplyBusy
 from appliance.test import BaseTestCase
 
+from .review_fixtures import API_KEY, ROTATED_API_KEY, ReviewTestCase
+
 DIFF = """--- /etc/caddy/Caddyfile
 +++ /etc/caddy/Caddyfile
 @@ -1,2 +1,2 @@
@@ -92,3 +94,40 @@ class RevisionAdminTestCase(BaseTestCase):
         with mock.patch("appliance.console.applying.rollback_to") as rollback:
             self.client.post(reverse("admin:catalogue_revision_rollback", args=[self.old.pk]))
         rollback.assert_not_called()
+
+
+class RevisionDiffTestCase(ReviewTestCase):
+    """The revision page shows the diff the revision applied, as the review page showed it
+    before: one folded block per file, against the revision live before it."""
+
+    def page(self, revision):
+        return self.client.get(reverse("admin:catalogue_revision_change", args=[revision.pk]))
+
+    def test_it_shows_what_it_changed_against_the_revision_live_before_it(self):
+        self.applied()
+        self.set_port(8202)
+        self.game.secrets = {"API_KEY": ROTATED_API_KEY}
+        self.game.save()
+        second = self.applied()
+        r = self.page(second)
+        self.assertContains(r, "What it changed, against the revision live before it:")
+        self.assertContains(r, '<details class="file-diff file-changed">')
+        self.assertContains(r, '<span class="del">-\treverse_proxy 127.0.0.1:8101\n</span>')
+        self.assertContains(r, '<span class="add">+\treverse_proxy 127.0.0.1:8202\n</span>')
+        self.assertContains(r, "(secret file, content not shown)")
+        # Not the whole configuration: the admin's own unit did not change.
+        self.assertNotContains(r, "appliance-admin.service")
+        for value in (API_KEY, ROTATED_API_KEY, "hmac-sha256:"):
+            self.assertNotContains(r, value)
+
+    def test_the_first_revision_shows_every_file_it_added(self):
+        first = self.applied()
+        r = self.page(first)
+        self.assertContains(r, '<details class="file-diff file-added">')
+        self.assertContains(r, "appliance-admin.service")
+
+    def test_a_diff_text_that_does_not_read_back_is_shown_as_it_is(self):
+        odd = Revision.objects.create(number=5, outcome=Revision.FAILED,
+                                      diff="something else entirely\n")
+        r = self.page(odd)
+        self.assertContains(r, '<pre class="diff"><span class="ctx">something else entirely')

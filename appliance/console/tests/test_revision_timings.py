@@ -30,7 +30,7 @@ class RevisionTimingsTestCase(BaseTestCase):
         self.revision.outcome = Revision.FAILED
         with mock.patch("appliance.console.applying.apply_catalogue",
                         return_value=self.revision):
-            r = self.client.post(reverse("console:apply"), follow=True)
+            r = self.client.post(reverse("console:apply"), {"digest": "d" * 64}, follow=True)
         texts = [str(m) for m in r.context["messages"]]
         self.assertEqual(len(texts), 1)
         self.assertIn("restarted memory-game", texts[0])

@@ -3,7 +3,8 @@ from unittest import mock
 from django.core.cache import cache
 from django.urls import reverse
 
-from appliance.catalogue.models import Revision, Skill
+from appliance.catalogue.models import Skill
+from appliance.console import applying
 from appliance.test import BaseTestCase
 
 from .fakes import FakeHelper
@@ -139,28 +140,30 @@ class SkillAdminTestCase(BaseTestCase):
         self.assertEqual(list(Skill.objects.values_list("slug", "enabled")),
                          [("one", False), ("two", True)])
 
-    def test_apply_now_applies_the_catalogue(self):
+    def test_apply_now_leads_to_the_review_of_the_pending_diff(self):
         one = self.skill("one")
-        revision = Revision.objects.create(number=1, outcome=Revision.APPLIED)
-        with mock.patch("appliance.console.applying.apply_catalogue",
-                        return_value=revision) as apply:
+        with mock.patch("appliance.console.applying.apply_catalogue") as apply:
             r = self.action("apply_now", one)
-        apply.assert_called_once_with(user=self.alice, reason="applied from the skill list")
-        self.assertContains(r, "Revision 1 is applied.")
+        apply.assert_not_called()
+        self.assertEqual(r.redirect_chain[0][0], applying.review_url(
+            self.changelist, "applied from the skill list"))
+        self.assertContains(r, "Review and apply")
 
-    def test_save_and_apply_applies_after_saving(self):
+    def test_save_and_apply_saves_then_leads_to_the_review(self):
         skill = self.skill("one")
-        revision = Revision.objects.create(number=4, outcome=Revision.APPLIED)
         data = {**ADD, "slug": "one", "name": "Renamed", "port": str(skill.port),
                 "_apply": "Save and apply"}
-        with mock.patch("appliance.console.applying.apply_catalogue",
-                        return_value=revision) as apply:
+        with mock.patch("appliance.console.applying.apply_catalogue") as apply:
             r = self.client.post(reverse("admin:catalogue_skill_change", args=[skill.pk]),
                                  data, follow=True)
-        apply.assert_called_once_with(user=self.alice, reason="saved one")
-        self.assertContains(r, "Revision 4 is applied.")
+        apply.assert_not_called()
         skill.refresh_from_db()
         self.assertEqual(skill.name, "Renamed")
+        # Where the save alone would have gone is where the review comes back to.
+        self.assertEqual(r.redirect_chain[0][0],
+                         applying.review_url(self.changelist, "saved one"))
+        self.assertContains(r, "was changed successfully")
+        self.assertContains(r, 'value="saved one"')
 
     def test_it_is_for_staff_only(self):
         self.login(self.bob)

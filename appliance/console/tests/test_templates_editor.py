@@ -2,7 +2,8 @@ from unittest import mock
 
 from django.urls import reverse
 
-from appliance.catalogue.models import Revision, Skill
+from appliance.catalogue.models import Skill
+from appliance.console import applying
 from appliance.test import BaseTestCase
 
 
@@ -63,13 +64,16 @@ class TemplatesEditorTestCase(BaseTestCase):
         r = self.post("- one\n- two\n", save="Save")
         self.assertContains(r, "must map template names to text")
 
-    def test_save_and_apply_applies_the_catalogue(self):
-        revision = Revision.objects.create(number=3, outcome=Revision.APPLIED)
-        with mock.patch("appliance.console.applying.apply_catalogue",
-                        return_value=revision) as apply:
+    def test_save_and_apply_saves_then_leads_to_the_review_and_back(self):
+        with mock.patch("appliance.console.applying.apply_catalogue") as apply:
             r = self.post("welcome: Hi!\n", apply="Save and apply")
-        apply.assert_called_once_with(user=self.alice, reason="templates of memory-game")
-        self.assertContains(r, "Revision 3 is applied.")
+        apply.assert_not_called()
+        self.skill.refresh_from_db()
+        self.assertEqual(self.skill.templates, "welcome: Hi!\n")
+        self.assertEqual(r.redirect_chain[0][0],
+                         applying.review_url(self.url, "templates of memory-game"))
+        self.assertContains(r, "Saved the templates of memory-game. Review the changes")
+        self.assertContains(r, "+welcome: Hi!")  # the templates' copy, in the pending diff
 
     def test_an_unknown_skill_is_404(self):
         self.assertEqual(self.client.get("/skills/nope/templates/").status_code, 404)
