@@ -38,13 +38,17 @@ class Plan:
         if self.error:
             return f"The catalogue does not render: {self.error}\n"
         total = self.summary
-        against = f"revision {self.live.number}" if self.live else "nothing applied yet"
+        against = f"revision {self.live.number}" if self.live else "an empty host (nothing " \
+            "was applied yet)"
         lines = [diffs.unified(self.diffs).rstrip("\n")] if self.diffs else []
         if self.code:
             lines.append(f"a skill's code changed: {', '.join(self.code)}")
-        hidden = f", {total.secret} secret (content not shown)" if total.secret else ""
-        lines.append(f"{total.files} file{'s' if total.files != 1 else ''} differ from "
-                     f"{against}: +{total.added} -{total.removed} lines{hidden}")
+        if not self.diffs:
+            lines.append(f"no rendered file differs from {against}")
+        else:
+            hidden = f", {total.secret} secret (content not shown)" if total.secret else ""
+            lines.append(f"{total.files} file{'s' if total.files != 1 else ''} differ from "
+                         f"{against}: +{total.added} -{total.removed} lines{hidden}")
         return "\n".join(lines) + "\n"
 
 
