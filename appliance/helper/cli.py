@@ -9,6 +9,8 @@
     logs NAME [--lines N]
     last-requests [NAME...]
     request-lines --after CURSOR | --since EPOCH [NAME...]
+    backup                    (an encrypted archive; what, where and to whom: root's layout)
+    restore-backup ARCHIVE [--identity-file FILE]   (root by hand: never through the socket)
 
 On a host, systemd starts it once per connection to ``/run/appliance-helper.sock``
 (``appliance-helper.socket``, ``Accept=yes``), in its own unit: ``--socket`` reads one JSON
@@ -33,7 +35,7 @@ import struct
 import sys
 
 from ..render.layout import DEFAULT_LAYOUT, LayoutError, load_layout
-from . import batch, install, policy, requestlog
+from . import backup, batch, install, policy, requestlog, restoring
 from .install import Failure
 from .policy import Refused
 from .services import Services
@@ -43,7 +45,8 @@ log = logging.getLogger("appliance.helper")
 USAGE = ("usage: appliance-helper install REVISION | restore REVISION | state | "
          "service ACTION NAME | services ACTION NAME [NAME...] | status-all | daemon-reload | "
          "reload-caddy | logs NAME [--lines N] | last-requests [NAME...] | "
-         "request-lines --after CURSOR | --since EPOCH [NAME...]")
+         "request-lines --after CURSOR | --since EPOCH [NAME...] | backup | "
+         f"{restoring.USAGE}")
 DEFAULT_LOG_LINES = 200
 REQUEST_FIELDS = frozenset({"args", "catalogue", "catalogue_id"})
 MAX_REQUEST = 32 * 1024 * 1024  # a catalogue of hundreds of skills with their templates
@@ -61,7 +64,8 @@ def dispatch(argv: list[str], request: dict | None = None,
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
     known = ("install", "restore", "state", "service", "services", "status-all",
-             "daemon-reload", "reload-caddy", "logs", "last-requests", "request-lines")
+             "daemon-reload", "reload-caddy", "logs", "last-requests", "request-lines",
+             "backup", "restore-backup")
     if command not in known:
         raise Refused(f"unknown command {command!r}; {USAGE}")
     # Check the arguments' shape before reading anything from disk.
@@ -77,7 +81,9 @@ def dispatch(argv: list[str], request: dict | None = None,
         if len(args) < 2:
             raise Refused(f"wrong number of arguments; {USAGE}")
         action, names = policy.batch_action(args[0]), policy.service_names(args[1:])
-    elif command in ("state", "status-all", "daemon-reload", "reload-caddy"):
+    elif command == "restore-backup":
+        archive_path, identity_file = restoring.arguments(args, request)
+    elif command in ("state", "status-all", "daemon-reload", "reload-caddy", "backup"):
         _arity(args, 0)
     elif command == "last-requests":
         units = policy.skill_units(args)  # none: every skill the host has
@@ -108,6 +114,10 @@ def dispatch(argv: list[str], request: dict | None = None,
     if command == "restore":
         with install.exclusive(paths):
             return install.restore(revision, paths, services.retire)
+    if command == "backup":
+        return backup.run(paths, extras)
+    if command == "restore-backup":
+        return restoring.run(archive_path, identity_file, paths, extras)
     if command == "state":
         with install.exclusive(paths):
             return {"ok": True, "message": "the helper's state", **install.read_state(paths)}
@@ -177,6 +187,8 @@ def serve_connection(layout_file: str = DEFAULT_LAYOUT) -> tuple[dict, int]:
     if uid not in allowed_uids(layout_file):
         raise Refused(f"user {uid} may not use the appliance's helper")
     request = parse_request(data)
+    if request["args"][:1] == ["restore-backup"]:
+        raise Refused("restore-backup is root's, run by hand on the host; not through the socket")
     return dispatch(request["args"], request, layout_file), 0
 
 
