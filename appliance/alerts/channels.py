@@ -1,7 +1,7 @@
 """Sending through a channel with apprise, without its URL ever leaving this module in words.
 
 A channel's URL holds its tokens. apprise logs as it sends (its DEBUG lines name the URL it
-posts to, a failure names the host), so while it sends its logger is kept from the admin's
+posts to, a failure names the host), so while it works its logger is kept from the admin's
 log, and what it said is kept here, with every part of the URL blanked out, as the reason a
 delivery failed.
 
@@ -65,11 +65,11 @@ def send(url: str, title: str, body: str, *, failure: bool = False) -> Delivery:
         plugin = _plugin(url)
     except ChannelURLError as exc:
         return Delivery(False, str(exc))
-    sender = Apprise(asset=AppriseAsset(app_id=APP_ID, app_desc=APP_ID))
-    sender.add(plugin)
     kind = NotifyType.FAILURE if failure else NotifyType.SUCCESS
     with _quiet_apprise() as said:
         try:
+            sender = Apprise(asset=AppriseAsset(app_id=APP_ID, app_desc=APP_ID))
+            sender.add(plugin)
             ok = bool(sender.notify(body=body, title=title, notify_type=kind))
         except Exception as exc:
             said.append(f"{type(exc).__name__}: {exc}")
@@ -108,19 +108,27 @@ class _Collect(logging.Handler):
                 self.lines.append(message)
 
 
+# urllib3 (under requests, under apprise) logs each request's path at DEBUG: a webhook's
+# token is often there.
+QUIETED = ("apprise", "urllib3")
+
+
 @contextlib.contextmanager
 def _quiet_apprise():
-    """apprise's own log lines, collected instead of reaching the admin's log."""
-    logger = logging.getLogger("apprise")
+    """apprise's (and urllib3's) log lines while it works, collected instead of reaching the
+    admin's log."""
     lines: list[str] = []
     handler = _Collect(lines)
-    propagate, level = logger.propagate, logger.level
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG)  # seen by this handler alone: its lines name the URL
-    logger.addHandler(handler)
+    loggers = [logging.getLogger(name) for name in QUIETED]
+    saved = [(logger.propagate, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.propagate = False
+        logger.setLevel(logging.DEBUG)  # seen by this handler alone: its lines name the URL
+        logger.addHandler(handler)
     try:
         yield lines
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        logger.setLevel(level)
+        for logger, (propagate, level) in zip(loggers, saved, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
