@@ -171,6 +171,17 @@ def test_an_expired_code_is_answered_invalid_code_pair_as_lwa_does():
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_code_pair"
 
 
+def test_a_code_lwa_expires_over_tls_ends_the_login_at_invalid_code_pair(tmp_path):
+    # The device would wait ten minutes more: only LWA's answer can end the login now.
+    with FakeLWA(tls=True, code_ttl=600) as lwa, \
+            pytest.raises(LoginExpired, match="expired before it was entered"):
+        asyncio.run(asyncio.wait_for(login(
+            device(lwa), TokenStore(tmp_path / "avs.json"), verify=lwa.ca_bundle,
+            show=lambda p: None, on_poll=lambda left: lwa.expire()), 10))
+    assert lwa.url.startswith("https://") and lwa.stats.polls == 1
+    assert not (tmp_path / "avs.json").exists()
+
+
 def test_linking_refreshing_and_asking_over_tls(tmp_path):
     from skills.voice import Unreachable
 

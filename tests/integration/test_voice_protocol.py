@@ -154,6 +154,22 @@ def test_asks_from_one_device_are_sent_one_after_another(avs, tmp_path):
     assert elapsed >= 4 * 0.2
 
 
+def test_ask_many_asks_one_after_another_and_can_collect_the_failures(avs, tmp_path):
+    from skills.voice import InvalidRequest
+
+    avs.delay = 0.1
+
+    async def main():
+        async with make_client(avs, tmp_path) as client:
+            avs.fail_next(400, "not this one")
+            return await client.ask_many([noise(avs), noise(avs), noise(avs)],
+                                         return_exceptions=True)
+    failed, *answered = run(main())
+    assert isinstance(failed, InvalidRequest) and "not this one" in str(failed)
+    assert all(r.text.startswith("Welcome to memory game") for r in answered)
+    assert avs.max_active == 1 and avs.cancelled == 0 and avs.connections == 1
+
+
 def test_the_fake_cancels_a_recognize_overtaken_by_another_from_the_device(avs, lwa):
     avs.delay = 0.5
 
@@ -188,15 +204,20 @@ def test_the_next_recognize_carries_the_last_speak_token(avs, tmp_path):
 
 # Malformed answers -----------------------------------------------------------------------
 
-def test_a_malformed_answer_is_a_voice_error(avs, tmp_path):
+@pytest.mark.parametrize(("how", "why"), [
+    ("delimiter", "ended before its closing delimiter"),
+    ("truncated", "ended before its closing delimiter"),
+    ("not-multipart", "expected multipart/related, got application/json"),
+])
+def test_a_malformed_answer_is_a_voice_error(avs, tmp_path, how, why):
     async def main():
         async with make_client(avs, tmp_path) as client:
-            avs.garble_next()
+            avs.garble_next(how=how)
             with pytest.raises(MalformedResponse, match="malformed") as raised:
                 await client.ask(noise(avs))
             return raised.value, await client.ask(noise(avs))  # the connection still works
     error, after = run(main())
-    assert isinstance(error, VoiceError)
+    assert isinstance(error, VoiceError) and why in str(error)
     assert after.text.startswith("Welcome")
 
 
