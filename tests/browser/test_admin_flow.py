@@ -53,8 +53,12 @@ def edit_welcome_and_apply(page, screenshot):
     expect(preview).to_contain_text(WELCOME)
     expect(preview).to_contain_text("Can you repeat the numbers 1, 2, 3 backwards?")
     screenshot("04-templates-editor")
-    started = time.monotonic()
     page.click("input[name=apply]")
+    # Saved; the pending diff comes first, and its confirmation applies it.
+    expect(page.locator("h1")).to_have_text("Review and apply")
+    expect(page.locator(".file-diffs")).to_contain_text(f"+welcome: {WELCOME}")
+    started = time.monotonic()
+    page.click("input.apply-confirm")
     expect(page.locator(".messagelist:not(.unapplied)")).to_contain_text("Revision 1 is applied.",
                                                         timeout=60_000)
     return time.monotonic() - started

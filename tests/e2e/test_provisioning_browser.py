@@ -2,8 +2,9 @@
 admin under its real hardened unit, reaching root through the helper's socket.
 
 Add a skill from the form and apply; it answers a signed request through Caddy; edit its
-templates, apply, hear the change in the test console; roll back; remove it and apply. The host
-is left as site.yml made it (the skill is gone again)."""
+templates, apply, hear the change in the test console; roll back; remove it and apply. Every
+apply goes through the review of the pending diff first. The host is left as site.yml made it
+(the skill is gone again)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ def launch_speech(provisioned) -> str:
     return answer.speech
 
 
+def review_and_apply(page, *files: str):
+    """The review page every apply button leads to: the pending diff (each of ``files``, path
+    endings, among its blocks), then its confirmation."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("h1")).to_have_text("Review and apply", timeout=30_000)
+    paths = page.locator(".file-diffs .file-path")
+    for end in files:
+        expect(paths.filter(has_text=re.compile(re.escape(end) + "$"))).to_have_count(1)
+    page.click("input.apply-confirm")
+
+
 def applied_message(page):
     from playwright.sync_api import expect
 
@@ -50,6 +63,8 @@ def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
     page.fill("#id_name", "Browser Game")
     page.fill("#id_source", "memory_game")
     page.click("input[name=_apply]")
+    review_and_apply(page, f"/etc/appliance/skills/{SLUG}.env",
+                     f"/etc/systemd/system/alexa-skill-{SLUG}.service")
     added = applied_message(page)
     user = provisioned.run(["id", "-un", f"skill-{SLUG}"], check=False)
     assert user.stdout.strip() == f"skill-{SLUG}", user.stderr
@@ -60,7 +75,9 @@ def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
     editor = page.locator("#id_templates")
     editor.fill(re.sub(r"(?m)^welcome: .*$", f"welcome: {WELCOME}", editor.input_value()))
     page.click("input[name=apply]")
+    review_and_apply(page, f"/etc/appliance/skills/{SLUG}/templates.yaml")
     changed = applied_message(page)
+    expect(page).to_have_url(re.compile(rf"/skills/{SLUG}/templates/$"))
     assert changed > added
     page.goto(f"/console/{SLUG}/")
     page.click("button[value=launch]")
@@ -83,6 +100,7 @@ def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
     expect(page.locator(MESSAGES)).to_contain_text("deleted successfully")
     page.goto("/")
     page.click("button:has-text('Apply now')")
+    review_and_apply(page, f"/etc/systemd/system/alexa-skill-{SLUG}.service")
     applied_message(page)
     state = provisioned.run(["systemctl", "is-active", f"alexa-skill-{SLUG}"], check=False)
     assert state.stdout.strip() in ("inactive", "unknown")
@@ -107,6 +125,7 @@ def test_a_change_that_fails_to_apply_is_named_on_the_dashboard_and_can_be_disca
         old_port = page.locator("#id_port").input_value()
         page.fill("#id_port", str(busy))
         page.click("input[name=_apply]")
+        review_and_apply(page, "/etc/caddy/Caddyfile")
         expect(page.locator(MESSAGES)).to_contain_text("failed", timeout=120_000)
 
         page.goto("/")
