@@ -36,6 +36,9 @@ def new_state() -> str:
 
 def authorize_url(client_id: str, redirect_uri: str, state: str, *,
                   base: str = AUTHORIZE_URL, scopes: str = SCOPES) -> str:
+    """LWA's authorization-code grant, "authorization request" (the scopes SMAPI's "Get an
+    access token" page names); Amazon answers on ``redirect_uri`` with ``code`` and ``state``,
+    or ``error``."""
     query = urlencode({"client_id": client_id, "scope": scopes, "response_type": "code",
                        "redirect_uri": redirect_uri, "state": state})
     return f"{base}?{query}"
@@ -65,6 +68,9 @@ class LWAClient:
         self.timeout = timeout
 
     def _token(self, form: dict, what: str) -> Grant:
+        """LWA "access token request" (form-encoded, client credentials in the body) and its
+        JSON: ``{"access_token", "refresh_token", "token_type", "expires_in"}``, or ``{"error",
+        "error_description"}`` (``invalid_grant`` for a used, expired or foreign code)."""
         form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
         try:
             with httpx.Client(verify=self.verify, timeout=self.timeout) as http:
