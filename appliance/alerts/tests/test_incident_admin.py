@@ -40,6 +40,16 @@ class IncidentAdminTestCase(AlertsTestCase):
         self.assertContains(r, "<li>opened → phone: not delivered yet, 2 attempts (Failed to "
                                "send JSON POST notification)</li>", html=True)
 
+    def test_the_menu_leads_to_the_incidents_for_who_may_see_them(self):
+        link = f'href="{reverse("admin:alerts_incident_changelist")}">Alerts</a>'
+        self.assertContains(self.client.get(reverse("admin:index")), link)
+        self.client.force_login(self.staff("catalogue.view_skill"))
+        self.assertNotContains(self.client.get(reverse("admin:index")), link)
+        self.client.force_login(self.staff("alerts.view_incident", username="dave"))
+        r = self.client.get(reverse("admin:alerts_incident_changelist"))
+        self.assertContains(r, link)
+        self.assertContains(r, "the disk is 95 % full")
+
     def test_incidents_are_made_by_the_checks_only(self):
         self.assertEqual(self.client.get(reverse("admin:alerts_incident_add")).status_code, 403)
         r = self.client.post(reverse("admin:alerts_incident_change", args=[self.incident.pk]),
