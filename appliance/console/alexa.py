@@ -8,6 +8,8 @@ sent and keeps the refresh token in the database only (never in a revision, a lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -55,19 +57,30 @@ def smapi_client(account: AlexaAccount | None = None, **options) -> SmapiClient:
     return SmapiClient(tokens, settings.ASK_SMAPI_URL, **options)
 
 
-def complete_link(account: AlexaAccount, code: str, who: str) -> AlexaAccount:
-    """Exchange the sign-in code, store the refresh token, read the vendors (one is chosen
-    when it is the only one)."""
+def vendors_of(smapi: SmapiClient) -> list[dict]:
+    """[{"id", "name"}] of ``GET /v1/vendors``: the vendors this account may publish under."""
+    return [{"id": str(v.get("id")), "name": str(v.get("name") or v.get("id"))}
+            for v in smapi.vendors() if v.get("id")]
+
+
+def complete_link(account: AlexaAccount, code: str, who: str, *,
+                  choose: Callable[[list[dict]], str] | None = None) -> AlexaAccount:
+    """Exchange the sign-in code, read the vendors and store the link: the refresh token, the
+    vendors, and the vendor (the only one, the one kept, or ``choose(vendors)``'s). Nothing is
+    stored when any step fails (``choose`` may raise too)."""
     grant = lwa_client(account).exchange_code(code, redirect_uri())
-    account.refresh_token = grant.refresh_token
-    account.linked_at, account.linked_by = timezone.now(), who
     tokens = TokenSource(lwa_client(account), grant.refresh_token, grant=grant)
     with SmapiClient(tokens, settings.ASK_SMAPI_URL) as smapi:
-        vendors = [{"id": str(v.get("id")), "name": str(v.get("name") or v.get("id"))}
-                   for v in smapi.vendors() if v.get("id")]
-    account.vendors = vendors
-    if len(vendors) == 1 or account.vendor_id not in {v["id"] for v in vendors}:
-        account.vendor_id = vendors[0]["id"] if len(vendors) == 1 else ""
+        vendors = vendors_of(smapi)
+    ids = [v["id"] for v in vendors]
+    if choose is not None:
+        vendor = choose(vendors)
+    else:  # the page: the vendor form asks when there are several
+        vendor = ids[0] if len(ids) == 1 else account.vendor_id if account.vendor_id in ids \
+            else ""
+    account.refresh_token = tokens.refresh_token or grant.refresh_token
+    account.vendors, account.vendor_id = vendors, vendor
+    account.linked_at, account.linked_by = timezone.now(), who
     account.save()  # not a catalogue change: nothing that runs on the host differs
     return account
 
