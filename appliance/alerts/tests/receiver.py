@@ -83,7 +83,8 @@ class Receiver:
             self.ca_bundle = str(cert)
         self.port = self.server.server_address[1]
         self.url = f"{'jsons' if tls else 'json'}://127.0.0.1:{self.port}{path}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     def _take(self, request: BaseHTTPRequestHandler) -> tuple[int, str]:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
