@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 
 from ..console import applying, services
 from ..console.permissions import APPLY, CONTROL, ROLLBACK, TEST_CONSOLE
+from ..console.review import CHANGED, UNREVIEWED
 from ..console.templatetags.console_diffs import diff_class
+from ..deploy.apply import CatalogueChanged
 from ..deploy.changes import record
-from ..deploy.plan import revision_diffs
+from ..deploy.plan import revision_diffs, rollback_plan
 from ..deploy.revisions import secret_changes
 from .forms import HostSettingsForm, SkillForm
 from .models import HostSettings, Revision, Skill
@@ -296,11 +298,23 @@ class RevisionAdmin(admin.ModelAdmin):
         if not request.user.has_perm(ROLLBACK):
             raise PermissionDenied
         revision = get_object_or_404(Revision, pk=pk)
+        status = 200
         if request.method == "POST":
-            applying.roll_back(request, revision)
-            return redirect("admin:catalogue_revision_changelist")
+            digest = request.POST.get("digest", "")
+            if not digest:  # a form from before the diff was shown: show it
+                messages.warning(request, UNREVIEWED)
+            else:
+                try:
+                    applying.roll_back(request, revision, digest)
+                    return redirect("admin:catalogue_revision_changelist")
+                except CatalogueChanged:
+                    messages.warning(request, CHANGED)
+                    status = 409
+        plan = rollback_plan(revision)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": f"Roll back to revision {revision.number}?", "revision": revision,
                    "current": Revision.objects.filter(outcome=Revision.APPLIED).first(),
-                   "secret_changes": secret_changes(revision.catalogue)}
-        return TemplateResponse(request, "console/revision_rollback.html", context)
+                   "secret_changes": secret_changes(revision.catalogue), "plan": plan,
+                   "summary": plan.summary}
+        return TemplateResponse(request, "console/revision_rollback.html", context,
+                                status=status)

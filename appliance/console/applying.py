@@ -87,5 +87,8 @@ def apply_reviewed(request, reason: str, digest: str) -> Revision | None:
                                                  expected=digest), "The apply")
 
 
-def roll_back(request, revision: Revision) -> Revision | None:
-    return _run(request, lambda: rollback_to(revision, request.user), "The rollback")
+def roll_back(request, revision: Revision, digest: str) -> Revision | None:
+    """Roll back as the confirmation page showed it (its plan's ``digest``), or raise
+    CatalogueChanged."""
+    return _run(request, lambda: rollback_to(revision, request.user, expected=digest),
+                "The rollback")

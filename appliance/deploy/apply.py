@@ -112,8 +112,10 @@ def apply_catalogue(user=None, reason: str = "", restore_from: Revision | None =
         return Apply(paths, extras, user, reason, restore_from, expected=expected).run()
 
 
-def rollback_to(revision: Revision, user=None) -> Revision:
-    """Put back the catalogue ``revision`` was rendered from, then apply it."""
+def rollback_to(revision: Revision, user=None, expected: str | None = None) -> Revision:
+    """Put back the catalogue ``revision`` was rendered from, then apply it. With ``expected``
+    (the reviewed plan's digest, deploy.plan.rollback_plan) only if the restored catalogue
+    still gives it; else CatalogueChanged, and the catalogue stays as it was."""
     if revision.outcome not in (Revision.APPLIED, Revision.SUPERSEDED):
         raise ValueError(f"revision {revision.number} was never applied; "
                          "only an applied configuration can be restored")
@@ -121,6 +123,14 @@ def rollback_to(revision: Revision, user=None) -> Revision:
     with apply_lock(paths.data_dir, _who(user)):
         with transaction.atomic():
             revisions.restore_catalogue(revision.catalogue)
+            if expected is not None:  # raised here, the restore is undone with it
+                from .plan import pending_plan  # it renders through this module
+
+                plan = pending_plan()
+                if plan.error or plan.digest != expected:
+                    raise CatalogueChanged(plan.error or "the catalogue or a skill's code "
+                                           "changed since the rollback was reviewed, or "
+                                           "another apply ran")
         return Apply(paths, extras, user, f"rollback to revision {revision.number}",
                      revision).run()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 from ..catalogue.models import Revision
 from . import diffs, revisions
 from .apply import console_ca_parts, render_catalogue
@@ -66,6 +68,23 @@ def pending_plan() -> Plan:
                   if old.get(slug) != sources.get(slug)) if live else []
     return Plan(live, diffs.diff_files(live.files if live else {}, files), code,
                 digest=revisions.plan_digest(live.number if live else None, files, sources))
+
+
+def rollback_plan(revision: Revision) -> Plan:
+    """What a rollback to ``revision`` would apply: its catalogue restored as ``rollback_to``
+    restores it (current secrets, current placements), rendered, and the restore undone."""
+    if revision.outcome not in (Revision.APPLIED, Revision.SUPERSEDED):
+        return Plan(None, error=f"revision {revision.number} was never applied")
+    with transaction.atomic():
+        try:
+            revisions.restore_catalogue(revision.catalogue, reset_sequences=False)
+        except ValueError as exc:  # no catalogue to restore: the rollback says the same
+            plan = Plan(Revision.objects.filter(outcome=Revision.APPLIED).first(),
+                        error=str(exc))
+        else:
+            plan = pending_plan()
+        transaction.set_rollback(True)
+    return plan
 
 
 def revision_diffs(revision: Revision) -> list[diffs.FileDiff] | None:

@@ -108,8 +108,10 @@ def enabled_slugs(catalogue: dict) -> set[str]:
             if row.get("model") == "catalogue.skill" and row["fields"].get("enabled")}
 
 
-def restore_catalogue(catalogue: dict) -> None:
-    """Put back the host settings and skills a revision was rendered from (in a transaction)."""
+def restore_catalogue(catalogue: dict, reset_sequences: bool = True) -> None:
+    """Put back the host settings and skills a revision was rendered from (in a transaction).
+    ``reset_sequences`` False: for a transaction that is rolled back (PostgreSQL's sequences are
+    not, and one set back below rows that stay would collide)."""
     rows = catalogue.get("rows")
     if catalogue.get("format") != CATALOGUE_FORMAT or not isinstance(rows, list):
         raise ValueError("this revision does not hold the catalogue it was made from")
@@ -142,6 +144,8 @@ def restore_catalogue(catalogue: dict) -> None:
     for obj in hosts + skills:
         obj.save()
     # Rows came back with their old primary keys: move the sequences past them (PostgreSQL).
+    if not reset_sequences:
+        return
     with connection.cursor() as cursor:
         for statement in connection.ops.sequence_reset_sql(no_style(), [HostSettings, Skill]):
             cursor.execute(statement)

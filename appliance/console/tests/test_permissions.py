@@ -151,8 +151,8 @@ CASES = {
     "rollback_page": Case((ROLLBACK,), "get", lambda t: reverse(
         "admin:catalogue_revision_rollback", args=[t.old.pk])),
     "rollback": Case((ROLLBACK,), "post", lambda t: reverse(
-        "admin:catalogue_revision_rollback", args=[t.old.pk]),
-        effect=lambda t: [t.rollback.called]),
+        "admin:catalogue_revision_rollback", args=[t.old.pk]), lambda t: {"digest": "d" * 64},
+        lambda t: [t.rollback.called]),
     "host_list": Case((VIEW_HOST,), "get",
                       lambda t: reverse("admin:catalogue_hostsettings_changelist")),
     "host_page": Case((VIEW_HOST,), "get", lambda t: reverse(

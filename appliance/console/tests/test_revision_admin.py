@@ -69,15 +69,15 @@ class RevisionAdminTestCase(BaseTestCase):
         with mock.patch("appliance.console.applying.rollback_to",
                         return_value=restored) as rollback:
             r = self.client.post(reverse("admin:catalogue_revision_rollback",
-                                         args=[self.old.pk]), follow=True)
-        rollback.assert_called_once_with(self.old, self.alice)
+                                         args=[self.old.pk]), {"digest": "d" * 64}, follow=True)
+        rollback.assert_called_once_with(self.old, self.alice, expected="d" * 64)
         self.assertContains(r, "Revision 3 is applied.")
 
     def test_a_busy_rollback_is_a_message(self):
         with mock.patch("appliance.console.applying.rollback_to",
                         side_effect=ApplyBusy("busy")):
             r = self.client.post(reverse("admin:catalogue_revision_rollback",
-                                         args=[self.old.pk]), follow=True)
+                                         args=[self.old.pk]), {"digest": "d" * 64}, follow=True)
         self.assertContains(r, "Another apply is running")
 
     def test_a_rollback_the_deploy_step_refuses_is_a_message(self):
@@ -85,14 +85,15 @@ class RevisionAdminTestCase(BaseTestCase):
         with mock.patch("appliance.console.applying.rollback_to",
                         side_effect=ValueError("revision 9 was never applied")):
             r = self.client.post(reverse("admin:catalogue_revision_rollback",
-                                         args=[failed.pk]), follow=True)
+                                         args=[failed.pk]), {"digest": "d" * 64}, follow=True)
         self.assertEqual(r.status_code, 200)
         self.assertContains(r, "revision 9 was never applied")
 
     def test_it_is_for_staff_only(self):
         self.login(self.bob)
         with mock.patch("appliance.console.applying.rollback_to") as rollback:
-            self.client.post(reverse("admin:catalogue_revision_rollback", args=[self.old.pk]))
+            self.client.post(reverse("admin:catalogue_revision_rollback", args=[self.old.pk]),
+                             {"digest": "d" * 64})
         rollback.assert_not_called()
 
 
