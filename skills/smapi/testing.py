@@ -185,8 +185,8 @@ class FakeSMAPI:
         token = header.removeprefix("Bearer ")
         with self._lock:
             expiry, scopes = self.access.get(token, (0.0, frozenset()))
-        if expiry <= time.time():
-            return 401, {"message": "Token is invalid/expired"}, {}
+        if expiry <= time.time():  # SMAPI's 401 names its scheme (WWW-Authenticate)
+            return 401, {"message": "Token is invalid/expired"}, {"WWW-Authenticate": "Bearer"}
         if scope not in scopes:
             return 403, {"message": f"The access token was not granted the scope {scope}."}, {}
         return None
