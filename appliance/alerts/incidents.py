@@ -7,7 +7,7 @@ Each check (``record``) matches its findings with the live incidents by key:
 - a live incident seen again only notes it (no message: never a flood);
 - an open incident not seen for ``clear_after`` checks in a row clears, with one message; seen
   again before that, it simply stays open, so a problem that comes and goes is one incident;
-- a pending incident not seen again is forgotten without a word.
+- a pending incident not seen again is forgotten without a word; a cleared one after 90 days.
 
 ``deliver`` then sends what is still undelivered, per channel: the messages a channel has
 waiting go out together in one message, and a channel that fails keeps them for the next check
@@ -27,6 +27,7 @@ from .checks import Finding
 from .models import Channel, Incident, Notification
 
 GIVE_UP_AFTER = dt.timedelta(hours=24)  # a message older than this is no news any more
+KEEP_CLEARED = dt.timedelta(days=90)  # cleared incidents (and their messages) are kept this long
 MAX_LISTED = 20  # incidents listed in one message; the rest are counted
 
 
@@ -73,6 +74,7 @@ def record(found: dict[str, Finding], now: dt.datetime, *, open_after: int = 1,
             opened=now if opens else None)
         if opens:
             changes.append(Change(Notification.OPENED, incident))
+    Incident.objects.filter(state=Incident.CLEARED, cleared__lt=now - KEEP_CLEARED).delete()
     targets = list(Channel.objects.filter(enabled=True))
     Notification.objects.bulk_create(
         Notification(incident=change.incident, channel=channel, event=change.event, created=now)

@@ -126,6 +126,18 @@ class IncidentsTestCase(AlertsTestCase):
             self.assertEqual(off.messages + off.refused, [])
         self.assertEqual(len(self.hook.messages), 1)
 
+    def test_cleared_incidents_are_forgotten_after_ninety_days(self):
+        self.run_check(DISK)
+        for _ in range(3):
+            self.run_check()
+        self.minute += 89 * 24 * 60
+        self.run_check()
+        self.assertEqual(Incident.objects.count(), 1)
+        self.minute += 24 * 60
+        self.run_check(HEALTH)
+        self.assertEqual(list(Incident.objects.values_list("key", flat=True)), ["health:quiz"])
+        self.assertEqual(Notification.objects.filter(incident__key="disk").count(), 0)
+
     def test_a_message_undelivered_for_a_day_is_given_up(self):
         self.hook.status = 500
         self.run_check(DISK)
