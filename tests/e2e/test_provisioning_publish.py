@@ -125,3 +125,54 @@ def test_publishing_again_from_the_page_writes_nothing(provisioned, stand_in, pu
     expect(page.locator(".messagelist:not(.unapplied)")).to_contain_text(
         "nothing had changed, nothing was written", timeout=60_000)
     assert len(stand_in.writes()) == writes
+
+
+def ask(page, words: str = "open memory game"):
+    """One turn on the Ask Alexa page, in a new session; its section once answered."""
+    from playwright.sync_api import expect
+
+    page.goto(f"/skills/{SLUG}/ask/")
+    page.fill("input[name=utterance]", words)
+    page.check("input[name=new_session]")
+    page.click("#ask")
+    turn = page.locator(".ask-turn").last
+    expect(turn).to_have_attribute("data-ok", re.compile("true|false"), timeout=90_000)
+    return turn
+
+
+def test_ask_alexa_names_each_broken_link_on_the_host(provisioned, stand_in, published,
+                                                       signed_in):
+    import certifi
+
+    page = signed_in
+    (skill_id,) = stand_in.skills
+    unit = f"alexa-skill-{SLUG}"
+
+    # Amazon trusts the public CAs only: Caddy's internal certificate is refused, and the
+    # admin's own handshake (same trust) fails too.
+    stand_in.simulator.ca_bundle = certifi.where()
+    try:
+        turn = ask(page)
+        assert turn.get_attribute("data-link") == "certificate", turn.inner_text()
+    finally:
+        stand_in.simulator.ca_bundle = str(provisioned.root_ca)
+
+    # The skill's service is down: Caddy answers 502, which its access log shows.
+    provisioned.run(["systemctl", "stop", unit])
+    try:
+        turn = ask(page)
+        assert turn.get_attribute("data-link") == "service", turn.inner_text()
+        assert "502" in turn.inner_text()
+    finally:
+        provisioned.run(["systemctl", "start", unit])
+
+    # Testing is no longer enabled for the skill.
+    stand_in.skills[skill_id]["enabled"] = False
+    try:
+        turn = ask(page)
+        assert turn.get_attribute("data-link") == "enablement", turn.inner_text()
+    finally:
+        stand_in.skills[skill_id]["enabled"] = True
+
+    # All put back: the path works again.
+    assert ask(page).get_attribute("data-ok") == "true"
