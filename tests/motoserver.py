@@ -6,6 +6,9 @@ network), and nothing leaves the loopback. ``env()`` is what a child process nee
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -39,7 +42,8 @@ class MotoServer:
             self.process = subprocess.Popen(
                 [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
+                # A function from an image needs the image in (moto's) ECR, as in Lambda.
+                env={**os.environ, "MOTO_LAMBDA_STUB_ECR": "false", **(env or {})},
             )
         deadline = time.monotonic() + 30
         while True:
@@ -80,6 +84,24 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def push_image(server: MotoServer, repository: str, tag: str, layer: bytes) -> str:
+    """An image manifest put into moto's ECR under ``tag`` (as ``docker push`` would)."""
+    ecr = server.client("ecr")
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    manifest = {"schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                           "size": len(layer), "digest": digest},
+                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                            "size": len(layer), "digest": digest}]}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0][
+        "repositoryUri"]
+    return f"{uri}:{tag}"
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,17 @@ Every step compares first and reports what it changed, so a rerun with nothing n
 nothing (no upload, no configuration update, no manifest update). AWS settings come from the
 environment (AWS_REGION, credentials, AWS_ENDPOINT_URL_*), as boto3 reads them.
 
+The code is a zip (``bytes``: in the request up to ``zip_limit``, through an S3 bucket above it,
+the object deleted once Lambda has its copy) or a container image in ECR (``code.Image``); a
+function keeps the package type it was made with, as Lambda does.
+
 The SMAPI client is any object with ``get_manifest(skill_id) -> (manifest, etag)`` and
 ``update_manifest(skill_id, manifest, etag)`` (``skills.smapi.client.SmapiClient``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -17,7 +22,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from .package import HANDLER, code_sha256
+from .code import Image, default_bucket, registry
+from .package import HANDLER, Limits, code_sha256
 
 RUNTIME = "python3.11"
 ALEXA_PRINCIPAL = "alexa-appsmarketing.amazon.com"
@@ -30,7 +36,11 @@ _LAMBDA_TRUST = {
 
 
 class DeployError(Exception):
-    """A deploy that cannot go ahead; the message says why."""
+    """A deploy that cannot go ahead; the message says why, ``done`` what was done before."""
+
+    def __init__(self, message: str, *, done: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.done = list(done)
 
 
 @dataclass(frozen=True)
@@ -54,9 +64,15 @@ class LambdaSpec:
     def secrets_path(self) -> str:
         return f"{SECRETS_ROOT}/{self.slug}"
 
+    @property
+    def stored_secrets(self) -> dict[str, str]:
+        """The secrets SSM keeps: it refuses an empty value, and an empty one hides nothing."""
+        return {name: value for name, value in self.secrets.items() if value}
+
     def function_environment(self) -> dict[str, str]:
-        env = {**self.environment, "ASK_APPLICATION_ID": ",".join(self.skill_ids)}
-        if self.secrets:
+        empty = {name: "" for name, value in self.secrets.items() if not value}
+        env = {**self.environment, **empty, "ASK_APPLICATION_ID": ",".join(self.skill_ids)}
+        if self.stored_secrets:
             env["APPLIANCE_SECRETS_PATH"] = self.secrets_path
         return env
 
@@ -72,12 +88,13 @@ class Outcome:
 
 
 class LambdaDeployer:
-    def __init__(self, session=None):
+    def __init__(self, session=None, *, region: str | None = None):
         if session is None:
             import boto3
 
             # Lambda and the AWS CLI read AWS_REGION; boto3 alone reads only the default.
-            session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+            session = boto3.session.Session(
+                region_name=region or os.environ.get("AWS_REGION") or None)
         if not session.region_name:
             raise DeployError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a "
                               "region in your AWS profile)")
@@ -86,12 +103,32 @@ class LambdaDeployer:
         self.ssm = session.client("ssm")
         self.lam = session.client("lambda")
         self.sts = session.client("sts")
+        self.s3 = session.client("s3")
+        self.ecr = session.client("ecr")
+        self._account = ""
+
+    @property
+    def account(self) -> str:
+        if not self._account:
+            self._account = self.sts.get_caller_identity()["Account"]
+        return self._account
+
+    def function(self, spec: LambdaSpec) -> dict | None:
+        """``GetFunction``'s answer (Configuration, Code), or None when there is none."""
+        try:
+            return self.lam.get_function(FunctionName=spec.function_name)
+        except self.lam.exceptions.ResourceNotFoundException:
+            return None
+
+    def image_repository(self, spec: LambdaSpec) -> str:
+        """The ECR repository URI the skill's image is pushed to (named like the function)."""
+        return f"{registry(self.account, self.region)}/{spec.function_name}"
 
     # The pieces, each idempotent ---------------------------------------------------------
 
     def ensure_role(self, spec: LambdaSpec, outcome: Outcome) -> str:
         """A role that may write the function's logs and read its own secrets, nothing else."""
-        account = self.sts.get_caller_identity()["Account"]
+        account = self.account
         try:
             arn = self.iam.get_role(RoleName=spec.role_name)["Role"]["Arn"]
         except self.iam.exceptions.NoSuchEntityException:
@@ -128,40 +165,123 @@ class LambdaDeployer:
         for page in pages:
             for parameter in page["Parameters"]:
                 stored[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
-        for name, value in sorted(spec.secrets.items()):
+        for name, value in sorted(spec.stored_secrets.items()):
             if stored.get(name) != value:
                 self.ssm.put_parameter(Name=f"{spec.secrets_path}/{name}", Value=value,
                                        Type="SecureString", Overwrite=True)
                 outcome.changes.append(f"stored secret {name}")  # the name only, never a value
-        for name in sorted(set(stored) - set(spec.secrets)):
+        for name in sorted(set(stored) - set(spec.stored_secrets)):
             self.ssm.delete_parameter(Name=f"{spec.secrets_path}/{name}")
             outcome.changes.append(f"deleted secret {name}")
 
-    def ensure_function(self, spec: LambdaSpec, package: bytes, role_arn: str,
-                        outcome: Outcome) -> str:
-        config = {"Role": role_arn, "Handler": HANDLER, "Runtime": RUNTIME,
-                  "MemorySize": spec.memory, "Timeout": spec.timeout,
+    def ensure_function(self, spec: LambdaSpec, code: bytes | Image, role_arn: str,
+                        outcome: Outcome, *, s3_bucket: str = "",
+                        zip_limit: int = Limits.zip_request) -> str:
+        image = isinstance(code, Image)
+        config = {"Role": role_arn, "MemorySize": spec.memory, "Timeout": spec.timeout,
                   "Environment": {"Variables": spec.function_environment()}}
-        try:
-            current = self.lam.get_function_configuration(FunctionName=spec.function_name)
-        except self.lam.exceptions.ResourceNotFoundException:
-            created = self._retry_new_role(lambda: self.lam.create_function(
-                FunctionName=spec.function_name, Code={"ZipFile": package},
-                Architectures=["x86_64"], Description=f"Alexa skill {spec.slug}", **config))
-            outcome.changes.append(f"created function {spec.function_name}")
+        if not image:  # an image names its own entry point (the Dockerfile's CMD)
+            config.update(Handler=HANDLER, Runtime=RUNTIME)
+        name = spec.function_name
+        found = self.function(spec)
+        if found is None:
+            if image:
+                self._check_image(code)
+            with self._code(spec, code, s3_bucket, zip_limit, outcome) as (source, how):
+                created = self._retry_new_role(lambda: self.lam.create_function(
+                    FunctionName=name, Code=source, PackageType="Image" if image else "Zip",
+                    Architectures=["x86_64"], Description=f"Alexa skill {spec.slug}", **config))
+                self.lam.get_waiter("function_active_v2").wait(
+                    FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+            outcome.changes.append(f"created function {name}{how}")
             return created["FunctionArn"]
-        if current["CodeSha256"] != code_sha256(package):
-            self.lam.update_function_code(FunctionName=spec.function_name, ZipFile=package)
-            self._wait_updated(spec)
-            outcome.changes.append(f"updated the code of {spec.function_name}")
+        current = found["Configuration"]
+        check_package_type(found, image)
+        if image:
+            stale_code = self._image_changed(code, found.get("Code") or {})
+        else:
+            stale_code = current["CodeSha256"] != code_sha256(code)
+        if stale_code:
+            with self._code(spec, code, s3_bucket, zip_limit, outcome) as (source, how):
+                self.lam.update_function_code(FunctionName=name, **source)
+                self._wait_updated(spec)
+            what = f"the image of {name} to {code.uri}" if image else f"the code of {name}{how}"
+            outcome.changes.append(f"updated {what}")
         stale = sorted(key for key, value in config.items()
                        if _current(current, key) != value)
         if stale:
             self._retry_new_role(lambda: self.lam.update_function_configuration(
-                FunctionName=spec.function_name, **config))
+                FunctionName=name, **config))
             self._wait_updated(spec)
-            outcome.changes.append(f"updated {', '.join(stale)} of {spec.function_name}")
+            outcome.changes.append(f"updated {', '.join(stale)} of {name}")
         return current["FunctionArn"]
+
+    @contextlib.contextmanager
+    def _code(self, spec: LambdaSpec, code: bytes | Image, s3_bucket: str, zip_limit: int,
+              outcome: Outcome):
+        """(the code as CreateFunction's ``Code`` takes it, words on how it went); a zip over
+        ``zip_limit`` is staged in S3 for the call and deleted after it."""
+        if isinstance(code, Image):
+            yield {"ImageUri": code.uri}, f" from the image {code.uri}"
+            return
+        if len(code) <= zip_limit:
+            yield {"ZipFile": code}, ""
+            return
+        bucket = s3_bucket or default_bucket(self.account, self.region)
+        self._ensure_bucket(bucket, outcome)
+        key = f"{spec.function_name}/{hashlib.sha256(code).hexdigest()}.zip"
+        self.s3.put_object(Bucket=bucket, Key=key, Body=code, ExpectedBucketOwner=self.account)
+        try:
+            yield ({"S3Bucket": bucket, "S3Key": key},
+                   f" through s3://{bucket} ({len(code) / 2**20:.1f} MB zip)")
+        finally:
+            # Lambda keeps its own copy: the object is of no further use.
+            self.s3.delete_object(Bucket=bucket, Key=key, ExpectedBucketOwner=self.account)
+
+    def _ensure_bucket(self, bucket: str, outcome: Outcome) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=self.account)
+            return
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                raise DeployError(
+                    f"the S3 bucket {bucket} exists but is not this account's (or may not be "
+                    "read): name another with LAMBDA_S3_BUCKET or --s3-bucket") from None
+        where = {} if self.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        self.s3.create_bucket(Bucket=bucket, **where)
+        outcome.changes.append(f"created the S3 bucket {bucket} for large packages")
+
+    def _check_image(self, image: Image) -> str:
+        """The digest the image's tag names now (Lambda takes the image from this region)."""
+        if image.region != self.region:
+            raise DeployError(f"the image is in {image.region} and the function in "
+                              f"{self.region}: Lambda takes images from its own region; push "
+                              f"it to {self.image_repository_in(image)}")
+        if image.digest:
+            return image.digest
+        try:
+            found = self.ecr.describe_images(
+                registryId=image.account, repositoryName=image.repository,
+                imageIds=[{"imageTag": image.tag}])["imageDetails"]
+        except (self.ecr.exceptions.RepositoryNotFoundException,
+                self.ecr.exceptions.ImageNotFoundException):
+            found = []
+        if not found:
+            raise DeployError(f"there is no image {image.uri} in ECR: build and push it first")
+        return found[0]["imageDigest"]
+
+    def _image_changed(self, image: Image, code: dict) -> bool:
+        """Another URI, or the same tag pushed again since (the function keeps the digest the
+        tag named when it was deployed)."""
+        digest = self._check_image(image)
+        resolved = str(code.get("ResolvedImageUri") or "")
+        return code.get("ImageUri") != image.uri or not resolved.endswith(f"@{digest}")
+
+    def image_repository_in(self, image: Image) -> str:
+        return f"{registry(image.account, self.region)}/{image.repository}"
 
     def ensure_permissions(self, spec: LambdaSpec, outcome: Outcome) -> None:
         """The Alexa Skills Kit trigger, one statement per skill ID (its event source token)."""
@@ -186,14 +306,17 @@ class LambdaDeployer:
 
     # The whole moves -----------------------------------------------------------------------
 
-    def deploy(self, spec: LambdaSpec, package: bytes, smapi=None) -> Outcome:
+    def deploy(self, spec: LambdaSpec, code: bytes | Image, smapi=None, *, s3_bucket: str = "",
+               zip_limit: int = Limits.zip_request, outcome: Outcome | None = None) -> Outcome:
+        """The whole move; ``outcome`` (when given) holds what was done even if a step fails."""
         if not spec.skill_ids:
             raise DeployError("the skill has no skill ID: the Alexa trigger permission is "
                               "granted to one skill ID, and only that skill may invoke it")
-        outcome = Outcome()
+        outcome = outcome if outcome is not None else Outcome()
         role_arn = self.ensure_role(spec, outcome)
         self.sync_secrets(spec, outcome)
-        outcome.arn = self.ensure_function(spec, package, role_arn, outcome)
+        outcome.arn = self.ensure_function(spec, code, role_arn, outcome, s3_bucket=s3_bucket,
+                                           zip_limit=zip_limit)
         self.ensure_permissions(spec, outcome)
         if smapi is not None:
             for skill_id in spec.skill_ids:
@@ -215,6 +338,23 @@ class LambdaDeployer:
     def _wait_updated(self, spec: LambdaSpec) -> None:
         self.lam.get_waiter("function_updated_v2").wait(
             FunctionName=spec.function_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+
+
+def check_package_type(found: dict | None, image: bool) -> None:
+    """A function keeps the package type it was made with (Lambda cannot change it)."""
+    if found is None:
+        return
+    current = found["Configuration"]
+    name, kind = current["FunctionName"], current.get("PackageType") or "Zip"
+    if kind == "Image" and not image:
+        running = (found.get("Code") or {}).get("ImageUri", "")
+        raise DeployError(f"the function {name} runs the container image {running}: move it "
+                          "with an image URI (that one, or a newly pushed one)")
+    if kind != "Image" and image:
+        raise DeployError(f"the function {name} was made from a zip, and Lambda cannot turn a "
+                          "function into an image: move the skill back to the host, delete the "
+                          f"function (aws lambda delete-function --function-name {name}), then "
+                          "move it with the image")
 
 
 def move_back(smapi, skill_ids, https_url: str, ssl_certificate_type: str) -> list[str]:
