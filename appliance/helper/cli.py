@@ -35,7 +35,7 @@ import struct
 import sys
 
 from ..render.layout import DEFAULT_LAYOUT, LayoutError, load_layout
-from . import backup, batch, install, policy, requestlog, restoring
+from . import backup, batch, install, policy, releases, requestlog, restoring
 from .install import Failure
 from .policy import Refused
 from .services import Services
@@ -63,6 +63,8 @@ def dispatch(argv: list[str], request: dict | None = None,
     if not argv or not all(isinstance(arg, str) for arg in argv):
         raise Refused(USAGE)
     command, args = argv[0], argv[1:]
+    if command.startswith("release-"):  # a skill's releases: helper/releases.py
+        return releases.dispatch(command, args, request, layout_file)
     known = ("install", "restore", "state", "service", "services", "status-all",
              "daemon-reload", "reload-caddy", "logs", "last-requests", "request-lines",
              "backup", "restore-backup")

@@ -26,6 +26,9 @@ class Paths:
     # The DuckDNS updater's answer: root's folder, where the admin's account cannot plant a link
     # for root's curl to write through.
     duckdns_dir: str = "/var/lib/appliance-duckdns"
+    # Skills' releases (code and virtual environment per deploy), root's like the venv: the
+    # admin fetches into its data folder, and the helper copies from there and builds.
+    releases_dir: str = "/var/lib/appliance-releases"
 
     @property
     def python(self) -> str:
