@@ -17,6 +17,7 @@ CONTROL = "catalogue.control_skill"
 VIEW_HOST = "catalogue.view_hostsettings"
 TEST_CONSOLE = "catalogue.use_test_console"
 PUBLISH = "catalogue.publish_skill"
+MOVE_LAMBDA = "catalogue.move_skill_lambda"
 APPLY = "catalogue.apply_revision"
 ROLLBACK = "catalogue.rollback_revision"
 

@@ -4,6 +4,7 @@ from . import (
     alexa,
     askalexa,
     editors,
+    lambdapage,
     logs,
     publish,
     revert,
@@ -37,5 +38,6 @@ urlpatterns = [
     path("alexa/", alexa.account_page, name="alexa_account"),
     path("alexa/callback/", alexa.callback, name="alexa_callback"),
     path("skills/<slug:slug>/publish/", publish.publish_page, name="publish"),
+    path("skills/<slug:slug>/lambda/", lambdapage.lambda_page, name="lambda"),
     path("skills/<slug:slug>/ask/", askalexa.ask_page, name="ask_alexa"),
 ]
