@@ -14,7 +14,7 @@ from io import BytesIO
 
 import pytest
 
-from skills.lambda_deploy.package import build_package, code_sha256
+from skills.lambda_deploy.package import PackageError, build_package, code_sha256, collect
 from skills.runtime.testing import SkillClient, builders
 from skills.runtime.testing.client import Reply
 from tests.lambdahandler import LocalLambda, unpack
@@ -118,3 +118,27 @@ def test_the_handler_reads_the_skills_secrets_from_ssm_at_cold_start(package, tm
     with LocalLambda(code, env, isolated=False) as process:
         answer = LambdaAlexa(process, pki=None).launch()
     assert answer.speech == "s3cret"
+
+
+def test_the_image_context_holds_the_zips_files_and_replaces_only_its_own_folder(lambda_cache,
+                                                                                 tmp_path):
+    contents = collect(MEMORY_GAME, cache_dir=lambda_cache)
+    context = contents.write_image_context(tmp_path / "image", "memory-game")
+    files = {p.relative_to(context / "package").as_posix()
+             for p in (context / "package").rglob("*") if p.is_file()}
+    assert files == set(zipfile.ZipFile(BytesIO(contents.zip())).namelist())
+    assert contents.unzipped_size == sum(
+        (context / "package" / name).stat().st_size for name in files)
+    dockerfile = (context / "Dockerfile").read_text()
+    assert 'CMD ["lambda_function.handler"]' in dockerfile
+
+    (context / "package" / "stale.txt").write_text("from an older build")
+    assert contents.write_image_context(context, "memory-game") == context  # rewritten whole
+    assert not (context / "package" / "stale.txt").exists()
+
+    someone_elses = tmp_path / "photos"
+    someone_elses.mkdir()
+    (someone_elses / "cat.jpg").write_bytes(b"...")
+    with pytest.raises(PackageError, match="is not a build context written here"):
+        contents.write_image_context(someone_elses, "memory-game")
+    assert (someone_elses / "cat.jpg").exists()
