@@ -3,6 +3,10 @@
     python provisioning/up.py                  the local systemd test host (made, or reused)
     python provisioning/up.py --fresh          a new local host, from a fresh root file system
     python provisioning/up.py --target aws     an EC2 instance (provisioning/launch.yml first)
+    python provisioning/up.py --restore FILE   a new host built from a backup (manage.py backup's
+                                               archive); the identity that opens it comes from
+                                               Ansible Vault (appliance_restore_identity):
+                                               add -e @vault.yml --ask-vault-pass
 
 Anything else on the command line goes to ansible-playbook (``-v``, ``-e name=value``, ...).
 
@@ -53,6 +57,17 @@ def local_vars(**overrides) -> dict:
         "base_ssh_permit_root_login": "prohibit-password",
         **overrides,
     }
+
+
+def restore_vars(archive: Path | None) -> dict:
+    """site.yml's variable for ``--restore FILE`` (the appliance role restores it before the first
+    apply); the identity is Vault's, never a command-line argument."""
+    if archive is None:
+        return {}
+    path = archive.expanduser().resolve()
+    if not path.is_file():
+        raise SystemExit(f"up: --restore {archive}: no such file")
+    return {"appliance_restore_from": str(path)}
 
 
 def build_wheelhouse(dest: Path = WHEELHOUSE, source: Path = ROOT) -> dict:
@@ -140,7 +155,7 @@ def describe_local(host: testhost.TestHost, root_ca: Path | None, host_dir: Path
     return "\n".join(lines)
 
 
-def up_local(args, playbook_args: list[str]) -> int:
+def up_local(args, playbook_args: list[str], restore: dict | None = None) -> int:
     started = time.monotonic()
     host_dir = args.dir.resolve()
     known = testhost.TestHost(host_dir, testhost.DEFAULT_PORT)._state().get("ssh_port")
@@ -163,7 +178,7 @@ def up_local(args, playbook_args: list[str]) -> int:
           f"{'built' if wheels['built'] else 'reused'}, {built - booted:.1f} s)", flush=True)
 
     extra = write_vars(host_dir / "site-vars.json",
-                       local_vars(appliance_wheelhouse=str(WHEELHOUSE)))
+                       local_vars(appliance_wheelhouse=str(WHEELHOUSE), **(restore or {})))
     code = run_playbook(playbook_command(inventory, extra, playbook_args))
     print(f"up: site.yml took {time.monotonic() - built:.1f} s "
           f"(all in all {time.monotonic() - started:.1f} s)")
@@ -175,11 +190,13 @@ def up_local(args, playbook_args: list[str]) -> int:
     return 0
 
 
-def up_aws(playbook_args: list[str]) -> int:
+def up_aws(playbook_args: list[str], restore: dict | None = None) -> int:
     # launch.yml (imported by site.yml) launches or finds the instance and adds it to the
     # inventory; its variables (aws_region, appliance_name...) come with -e or group_vars.
     # Last: an extra variable given later on the command line wins.
-    command = playbook_command(None, None, [*playbook_args, "-e", "appliance_target=aws"])
+    restoring = ["-e", json.dumps(restore)] if restore else []  # JSON: a path may have spaces
+    command = playbook_command(None, None, [*restoring, *playbook_args,
+                                            "-e", "appliance_target=aws"])
     code = run_playbook(command)
     if code:
         print(f"up: site.yml failed (status {code})", file=sys.stderr)
@@ -202,10 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=ROOT,
                         help="local: the project the wheelhouse is built from (default: this "
                         "repository)")
+    parser.add_argument("--restore", type=Path, default=None, metavar="FILE",
+                        help="build a new host from this backup (its identity from Vault: "
+                        "appliance_restore_identity)")
     args, playbook_args = parser.parse_known_args(argv)
+    restore = restore_vars(args.restore)  # before anything is booted or launched
     if args.target == "aws":
-        return up_aws(playbook_args)
-    return up_local(args, playbook_args)
+        return up_aws(playbook_args, restore)
+    return up_local(args, playbook_args, restore)
 
 
 if __name__ == "__main__":
