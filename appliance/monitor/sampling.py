@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..catalogue.models import Skill
 from ..deploy.client import HelperError, run_helper
@@ -25,6 +25,8 @@ HELPER_TIMEOUT = 30.0
 # The same service run, when its start time (computed from two clocks) moved less than this.
 SAME_START = dt.timedelta(seconds=2)
 ERROR, REFUSED = "error", "refused"
+_STATUS_FIELDS = ("load_state", "active_state", "sub_state", "active_since", "memory", "cpu_ns",
+                  "restarts")
 
 
 @dataclass
@@ -164,56 +166,58 @@ def record_units(now: dt.datetime, skills: list[Skill],
     the rows of ``now``."""
     before = UnitStatus.objects.in_bulk([skill.pk for skill in skills])
     adds: dict[tuple, Counts] = defaultdict(Counts)
-    changed, new = [], []
+    statuses = []
     for skill in skills:
         reading = readings.get(skill.unit_name) or systemd.Reading()
         previous = before.get(skill.pk)
-        status = previous or UnitStatus(skill_id=skill.pk)
-        cpu, restarts, peak = (_cpu_used(previous, reading), _restarts(previous, reading),
-                               _peak(previous, reading))
-        status.sampled, status.memory_peak = now, peak
-        for name in ("load_state", "active_state", "sub_state", "active_since", "memory",
-                     "cpu_ns", "restarts"):
-            setattr(status, name, getattr(reading, name))
-        (changed if previous else new).append(status)
+        statuses.append(UnitStatus(
+            skill_id=skill.pk, sampled=now, memory_peak=_peak(previous, reading),
+            **{name: getattr(reading, name) for name in _STATUS_FIELDS}))
         for period in PERIODS:
             counts = adds[(skill.pk, period, floor(now, period))]
-            counts.memory, counts.cpu_ns, counts.restarts = reading.memory, cpu, restarts
+            counts.memory = reading.memory
+            counts.cpu_ns, counts.restarts = _cpu_used(previous, reading), _restarts(previous,
+                                                                                      reading)
     with transaction.atomic():
-        UnitStatus.objects.bulk_update(changed, [
-            "sampled", "load_state", "active_state", "sub_state", "active_since", "memory",
-            "memory_peak", "cpu_ns", "restarts"])
-        UnitStatus.objects.bulk_create(new)
+        UnitStatus.objects.bulk_create(
+            statuses, update_conflicts=True, unique_fields=["skill"],
+            update_fields=["sampled", "memory_peak", *_STATUS_FIELDS])
         _add_into_rows(adds)
+
+
+# The columns a sample adds into its rows; memory keeps the higher of the two.
+_SUMMED = ("requests", "errors", "refused", *latency.FIELDS, "cpu_ns", "restarts")
+
+
+def _upsert_sql() -> str:
+    """One INSERT ... ON CONFLICT DO UPDATE that adds into a row, or makes it (SQLite and
+    PostgreSQL alike): one statement for all of a sample's rows, however many."""
+    quote = connection.ops.quote_name
+    table = quote(Sample._meta.db_table)
+    columns = ["skill_id", "period", "start", *_SUMMED, "memory"]
+    sums = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in _SUMMED)
+    memory = quote("memory")
+    higher = (f"{memory} = CASE WHEN excluded.{memory} IS NULL THEN {table}.{memory} "
+              f"WHEN {table}.{memory} IS NULL OR excluded.{memory} > {table}.{memory} "
+              f"THEN excluded.{memory} ELSE {table}.{memory} END")
+    # Names come from the model and values are bound: nothing from outside is spliced in.
+    return (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({quote('skill_id')}, {quote('period')}, {quote('start')}) "
+            f"DO UPDATE SET {sums}, {higher}")
 
 
 def _add_into_rows(adds: dict[tuple, Counts]) -> None:
     """Add ``adds`` ({(skill id, period, start): Counts}) into their rows, made when missing."""
     if not adds:
         return
-    existing = {(row.skill_id, row.period, row.start): row for row in Sample.objects.filter(
-        skill_id__in={key[0] for key in adds}, period__in=PERIODS,
-        start__in={key[2] for key in adds})}
-    changed, new = [], []
-    for key, counts in adds.items():
-        row = existing.get(key)
-        if row is None:
-            row = Sample(skill_id=key[0], period=key[1], start=key[2])
-            new.append(row)
-        else:
-            changed.append(row)
-        row.requests += counts.requests
-        row.errors += counts.errors
-        row.refused += counts.refused
-        for name, count in zip(latency.FIELDS, counts.latencies, strict=True):
-            setattr(row, name, getattr(row, name) + count)
-        if counts.memory is not None:
-            row.memory = max(row.memory or 0, counts.memory)
-        row.cpu_ns += counts.cpu_ns
-        row.restarts += counts.restarts
-    Sample.objects.bulk_update(changed, ["requests", "errors", "refused", *latency.FIELDS,
-                                         "memory", "cpu_ns", "restarts"])
-    Sample.objects.bulk_create(new)
+    start = Sample._meta.get_field("start")
+    rows = [(skill_id, period, start.get_db_prep_value(when, connection), counts.requests,
+             counts.errors, counts.refused, *counts.latencies, counts.cpu_ns, counts.restarts,
+             counts.memory)
+            for (skill_id, period, when), counts in adds.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), rows)
 
 
 def prune(now: dt.datetime) -> int:

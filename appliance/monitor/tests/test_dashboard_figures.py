@@ -49,8 +49,9 @@ class DashboardFiguresTestCase(BaseTestCase):
         return page[start:page.index('<td class="links">', start)]  # the monitor's two cells
 
     def status(self, skill, **values) -> UnitStatus:
+        started = now() - dt.timedelta(hours=3, minutes=5)
         defaults = {"sampled": now(), "load_state": "loaded", "active_state": "active",
-                    "sub_state": "running", "active_since": now() - dt.timedelta(hours=3, minutes=5),
+                    "sub_state": "running", "active_since": started,
                     "memory": 44 * MIB, "memory_peak": 70 * MIB, "cpu_ns": 95_500_000_000,
                     "restarts": 2}
         return UnitStatus.objects.create(skill=skill, **{**defaults, **values})
