@@ -57,11 +57,10 @@ def _refused(error: lambdas.DeployError, back: bool) -> str:
 @staff_with(VIEW_SKILL, post=(MOVE_LAMBDA,))
 def lambda_page(request, slug):
     skill = get_object_or_404(Skill, slug=slug)
-    form = MoveForm(initial={"memory": skill.lambda_memory, "timeout": skill.lambda_timeout})
     image_steps = ""
     if request.method == "POST":
         back = "back" in request.POST
-        form = MoveForm(request.POST) if not back else form
+        form = MoveForm(request.POST)
         if back or form.is_valid():
             options = {} if back else {
                 "memory": form.cleaned_data["memory"], "timeout": form.cleaned_data["timeout"],
@@ -83,6 +82,10 @@ def lambda_page(request, slug):
         function = lambdas.describe(skill)
     except lambdas.DeployError as exc:
         unreadable = str(exc)
+    if request.method != "POST":
+        # A function running an image moves again with its image: the URI is offered.
+        form = MoveForm(initial={"memory": skill.lambda_memory, "timeout": skill.lambda_timeout,
+                                 "image_uri": function.image_uri if function else ""})
     host = HostSettings.load()
     return render(request, "console/lambda.html", {
         **admin.site.each_context(request), "title": f"AWS Lambda: {skill}", "skill": skill,

@@ -185,8 +185,6 @@ class LambdaDeployer:
         name = spec.function_name
         found = self.function(spec)
         if found is None:
-            if image:
-                self._check_image(code)
             with self._code(spec, code, s3_bucket, zip_limit, outcome) as (source, how):
                 created = self._retry_new_role(lambda: self.lam.create_function(
                     FunctionName=name, Code=source, PackageType="Image" if image else "Zip",
@@ -312,6 +310,8 @@ class LambdaDeployer:
         if not spec.skill_ids:
             raise DeployError("the skill has no skill ID: the Alexa trigger permission is "
                               "granted to one skill ID, and only that skill may invoke it")
+        if isinstance(code, Image):
+            self._check_image(code)  # before anything is made for it
         outcome = outcome if outcome is not None else Outcome()
         role_arn = self.ensure_role(spec, outcome)
         self.sync_secrets(spec, outcome)

@@ -120,13 +120,15 @@ def test_an_image_never_pushed_is_refused_before_a_function_is_made(aws):
     with pytest.raises(DeployError, match=f"there is no image {uri} in ECR: build and push"):
         LambdaDeployer().deploy(SPEC, Image.parse(uri))
     assert aws.client("lambda").list_functions()["Functions"] == []
+    assert aws.client("iam").list_roles()["Roles"] == []
 
 
-def test_an_image_of_another_region_is_refused(aws):
+def test_an_image_of_another_region_is_refused_before_anything_is_made(aws):
     uri = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{FUNCTION}:v1"
     with pytest.raises(DeployError, match=r"in eu-west-1 and the function in us-east-1.*"
                                           r"us-east-1\.amazonaws\.com/alexa-skill-memory-game"):
         LambdaDeployer().deploy(SPEC, Image.parse(uri))
+    assert aws.client("iam").list_roles()["Roles"] == []
 
 
 def test_a_function_keeps_its_package_type(aws, package):

@@ -186,6 +186,7 @@ class LambdaPageTests(BaseTestCase):
         page = self.post({"image_uri": uri})
         self.assertTrue(self.said(page)[0].startswith("Moved memory-game to AWS Lambda"))
         self.assertContains(page, f"container image <code>{uri}</code>")
+        self.assertContains(page, f'name="image_uri" value="{uri}"')  # to move again with it
 
     def test_an_image_uri_not_in_ecr_is_a_form_error(self):
         page = self.post({"image_uri": "docker.io/library/python:3.11"})
