@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "appliance.catalogue.apps.CatalogueConfig",
     "appliance.deploy.apps.DeployConfig",
     "appliance.console.apps.ConsoleConfig",
+    "appliance.releases.apps.ReleasesConfig",
     "appliance.alerts.apps.AlertsConfig",
     "appliance.monitor.apps.MonitorConfig",
     "django.contrib.admin",
@@ -111,6 +112,13 @@ SMAPI_REACHES_PRIVATE_HOSTS = envbool("SMAPI_REACHES_PRIVATE_HOSTS")
 # The S3 bucket a skill's Lambda zip over 50 MB goes through (made when missing); empty: one
 # named after the AWS account and region (skills/lambda_deploy/code.py default_bucket).
 LAMBDA_S3_BUCKET = os.getenv("LAMBDA_S3_BUCKET", "")
+# How many releases each skill keeps (with their code and venv); older ones are pruned.
+RELEASES_KEEP = envint("APPLIANCE_RELEASES_KEEP", 5)
+# How a deploy started from the admin's page runs: "process" (a manage.py skill_deploy of its
+# own, which outlives the request) or "inline" (in the request; tests).
+RELEASES_RUN = os.getenv("APPLIANCE_RELEASES_RUN", "process")
+# Whether a git URL may name a repository on this host (file://); tests do, hosts do not.
+RELEASES_LOCAL_GIT = envbool("APPLIANCE_RELEASES_LOCAL_GIT")
 # How the admin reaches the root helper: its unix socket on a host, "direct" when already root
 # (tests).
 APPLIANCE_HELPER = envlist("APPLIANCE_HELPER", "socket,/run/appliance-helper.sock")

@@ -43,8 +43,10 @@ def skill_errors(skill: Skill, host: HostSettings, others: list[Skill]) -> Error
     """Why ``skill`` (with its environment and secrets as they would be saved) cannot sit
     beside ``others``; empty when it can. Keys are the model's field names."""
     errors: Errors = {}
-    for field, check in [("name", validators.validate_text_line),
-                         ("source", validators.validate_source)]:
+    checks = [("name", validators.validate_text_line)]
+    if skill.source or skill.source_kind != Skill.SOURCE_RELEASE:  # a release brings its code
+        checks.append(("source", validators.validate_source))
+    for field, check in checks:
         try:
             check(getattr(skill, field))
         except ValidationError as exc:

@@ -91,6 +91,8 @@ class SkillForm(forms.ModelForm):
 
     def clean_source(self):
         source = (self.cleaned_data.get("source") or "").strip()
+        if self.cleaned_data.get("source_kind") == Skill.SOURCE_RELEASE and not source:
+            return source  # its code comes with each release
         validators.validate_source(source)
         return source
 
@@ -139,7 +141,7 @@ class SkillForm(forms.ModelForm):
                 self.add_error(field, messages)
         kind, source, slug = (cleaned.get("source_kind"), cleaned.get("source"),
                               cleaned.get("slug") or self.instance.slug)
-        if source and slug and self.check_source:
+        if source and slug and self.check_source and kind != Skill.SOURCE_RELEASE:
             if kind == Skill.SOURCE_BUNDLED:
                 target = BUNDLED_SKILLS / source
             else:

@@ -93,16 +93,22 @@ class HostSettings(Singleton):
 class Skill(models.Model):
     SOURCE_BUNDLED = "bundled"
     SOURCE_UPLOADED = "uploaded"
+    SOURCE_RELEASE = "release"
     SOURCE_CHOICES = [(SOURCE_BUNDLED, "bundled with the appliance"),
-                      (SOURCE_UPLOADED, "uploaded")]
+                      (SOURCE_UPLOADED, "uploaded"),
+                      (SOURCE_RELEASE, "deployed from git or a zip (releases)")]
 
     slug = models.CharField(max_length=26, unique=True, validators=[validators.validate_slug])
     name = models.CharField(max_length=100)
     source_kind = models.CharField(max_length=16, choices=SOURCE_CHOICES,
                                    default=SOURCE_BUNDLED)
     source = models.CharField(
-        max_length=200, help_text="A bundled skill's folder name (e.g. memory_game), or the "
-        "uploaded skill's folder under the data directory.")
+        max_length=200, blank=True, help_text="A bundled skill's folder name (e.g. "
+        "memory_game), or the uploaded skill's folder under the data directory; empty for "
+        "releases.")
+    # The release it runs when its source is "release" (skill_deploy, the Deploy page): its
+    # code and venv under the releases folder. Empty: none deployed yet, so nothing runs.
+    release = models.PositiveIntegerField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     port = models.PositiveIntegerField(unique=True, null=True, blank=True,
                                        validators=PORT_VALIDATORS,

@@ -7,6 +7,7 @@ from pathlib import Path
 import skills
 
 from ..render import Catalogue, HostSpec, Paths, SkillSpec
+from ..render.systemd import release_folder
 from .models import HostSettings, Skill
 from .validators import split_ids
 
@@ -16,6 +17,8 @@ BUNDLED_SKILLS = Path(skills.__file__).resolve().parent
 def skill_source_path(skill: Skill, paths: Paths) -> str:
     if skill.source_kind == Skill.SOURCE_BUNDLED:
         return str(BUNDLED_SKILLS / skill.source)
+    if skill.source_kind == Skill.SOURCE_RELEASE:
+        return f"{release_folder(paths, skill.slug, skill.release or 0)}/code"
     return f"{paths.data_dir}/skills/{skill.slug}/{skill.source}".rstrip("/")
 
 
@@ -43,6 +46,8 @@ def build_catalogue(paths: Paths, *, extras: dict | None = None,
     )
     specs = []
     for skill in Skill.objects.order_by("slug"):
+        if skill.source_kind == Skill.SOURCE_RELEASE and not skill.release:
+            continue  # nothing deployed yet: nothing to run, no site
         specs.append(SkillSpec(
             slug=skill.slug,
             name=skill.name or skill.slug,
@@ -60,5 +65,6 @@ def build_catalogue(paths: Paths, *, extras: dict | None = None,
             environment=tuple(sorted((skill.environment or {}).items())),
             secrets=tuple(sorted((skill.secrets or {}).items())),
             templates=skill.templates,
+            release=skill.release if skill.source_kind == Skill.SOURCE_RELEASE else 0,
         ))
     return Catalogue(host=host_spec, skills=tuple(specs), paths=paths)

@@ -22,6 +22,9 @@ MAX_FILE = 1024 * 1024
 def source_dir(skill: Skill) -> Path:
     if skill.source_kind == Skill.SOURCE_BUNDLED:
         path = BUNDLED_SKILLS / skill.source
+    elif skill.source_kind == Skill.SOURCE_RELEASE:
+        # The admin's copy of what it fetched (the release's own is root's, read by the skill).
+        path = Path(settings.APPLIANCE_DATA_DIR) / "releases" / skill.slug / str(skill.release)
     else:
         path = Path(settings.APPLIANCE_DATA_DIR) / "skills" / skill.slug / skill.source
     return path.parent if path.suffix == ".py" else path  # a legacy module's folder

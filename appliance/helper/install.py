@@ -84,6 +84,7 @@ def render_request(catalogue: object, paths: Paths,
     from ..render import render_all
 
     cat = wire.from_wire(catalogue, paths, layout, bundled_skills())
+    check_releases(cat)
     try:
         rendered = render_all(cat)
     except ValueError as exc:
@@ -98,6 +99,17 @@ def render_request(catalogue: object, paths: Paths,
             paths))
         contents[item.path] = data
     return entries, contents
+
+
+def check_releases(cat) -> None:
+    """A skill runs a release only once the builder made it whole (releasedirs.built)."""
+    from .releasedirs import built
+
+    for skill in cat.skills:
+        if skill.release and not built(cat.paths, skill.slug, skill.release):
+            raise Failure(f"release {skill.release} of {skill.slug} is not on this host (its "
+                          "build failed, or it was pruned): deploy again, or roll back to a "
+                          "kept release")
 
 
 # --- validation with the real tools -----------------------------------------------------------

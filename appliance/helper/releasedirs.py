@@ -16,6 +16,7 @@ import shutil
 import stat
 
 from ..render.snapshot import Paths
+from ..render.systemd import release_folder
 from . import fsutil, policy
 from .install import Failure
 from .policy import Refused
@@ -37,7 +38,7 @@ def skill_slug(value: str) -> str:
 
 
 def release_dir(paths: Paths, slug: str, number: int) -> str:
-    return f"{paths.releases_dir}/{slug}/{number}"
+    return release_folder(paths, slug, number)
 
 
 def staged_dir(paths: Paths, slug: str, number: int) -> str:

@@ -13,6 +13,7 @@ import re
 
 from ..render.rules import ENV_NAME_RE, reserved_env_reason
 from ..render.snapshot import Catalogue, HostSpec, Paths, SkillSpec
+from ..render.systemd import release_folder
 from . import policy
 from .policy import Refused
 
@@ -28,7 +29,7 @@ SKILL_FIELDS = {
     "slug": str, "name": str, "fqdn": str, "port": int, "source_path": str, "enabled": bool,
     "threads": int, "on_demand": bool, "idle_exit": int, "application_ids": (str,),
     "verify_requests": bool, "test_console": bool, "environment": PAIRS, "secrets": PAIRS,
-    "templates": str,
+    "templates": str, "release": int,
 }
 # Root's own settings (layout.json), typed; everything else in HostSpec keeps its default.
 LAYOUT_FIELDS = {"duckdns_url": str, "admin_user": str, "skill_user": str, "http_port": int,
@@ -42,7 +43,7 @@ HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
                        r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 PEM = re.compile(r"(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?)*")
 RANGES = {"port": (1024, 65535), "admin_port": (1024, 65535), "threads": (1, 64),
-          "idle_exit": (10, 86400)}
+          "idle_exit": (10, 86400), "release": (0, 999_999_999)}
 
 
 def to_wire(cat: Catalogue) -> dict:
@@ -94,9 +95,9 @@ def from_wire(data: object, paths: Paths, layout: dict, bundled: str) -> Catalog
             raise Refused(f"{where} appears twice")
         slugs.add(skill["slug"])
         _host_name(skill["fqdn"], f"{where}: fqdn")
-        for name in ("port", "threads", "idle_exit"):
+        for name in ("port", "threads", "idle_exit", "release"):
             _in_range(skill[name], name, f"{where}: {name}")
-        _source(skill["source_path"], skill["slug"], paths, bundled, where)
+        _source(skill["source_path"], skill["slug"], paths, bundled, where, skill["release"])
         for name, _ in (*skill["environment"], *skill["secrets"]):
             _env_name(name, where)
         skills.append(SkillSpec(**skill))
@@ -156,10 +157,17 @@ def _in_range(value: int, name: str, where: str) -> None:
         raise Refused(f"{where} must be from {low} to {high}, not {value}")
 
 
-def _source(path: str, slug: str, paths: Paths, bundled: str, where: str) -> None:
-    """A bundled skill's folder, or one uploaded for this very skill; nothing else."""
+def _source(path: str, slug: str, paths: Paths, bundled: str, where: str,
+            release: int = 0) -> None:
+    """A bundled skill's folder, one uploaded for this very skill, or its release's code;
+    nothing else."""
     if not path.startswith("/") or posixpath.normpath(path) != path or "\0" in path:
         raise Refused(f"{where}: source_path {path!r} is not a normal absolute path")
+    if release:
+        code = f"{release_folder(paths, slug, release)}/code"
+        if path != code:
+            raise Refused(f"{where}: release {release}'s code is {code}, not {path!r}")
+        return
     uploads = f"{paths.data_dir}/skills/{slug}"
     for root in (bundled.rstrip("/"), uploads):
         if path.startswith(root + "/") and ".." not in path.split("/"):

@@ -56,6 +56,7 @@ class SkillSpec:
     environment: tuple[tuple[str, str], ...] = ()  # sorted (name, value)
     secrets: tuple[tuple[str, str], ...] = ()  # sorted (name, value); never shown
     templates: str = ""  # templates.yaml; empty keeps the skill's own file
+    release: int = 0  # the release it runs (its code and venv); 0: its source, the shared venv
 
     @property
     def unit(self) -> str:

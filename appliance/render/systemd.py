@@ -6,7 +6,7 @@ import re
 
 from .duckdns import curl_command
 from .envfiles import admin_env_path, run_as, skill_cache_dir, skill_env_path
-from .snapshot import Catalogue, RenderedFile, SkillSpec
+from .snapshot import Catalogue, Paths, RenderedFile, SkillSpec
 
 _HEADER = "# Rendered by the appliance admin. Do not edit: changes are overwritten."
 _PLAIN_RE = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
@@ -63,10 +63,22 @@ def _unit(sections: list[tuple[str, list[str]]]) -> str:
     return "\n".join(blocks) + "\n"
 
 
+def release_folder(paths: Paths, slug: str, number: int) -> str:
+    """A release's folder: its ``code/`` and ``venv/`` (made by the helper's builder)."""
+    return f"{paths.releases_dir}/{slug}/{int(number)}"
+
+
+def skill_python(cat: Catalogue, skill: SkillSpec) -> str:
+    """The release's own interpreter, or the appliance's for a bundled or uploaded skill."""
+    if skill.release:
+        return f"{release_folder(cat.paths, skill.slug, skill.release)}/venv/bin/python"
+    return cat.paths.python
+
+
 def skill_command(cat: Catalogue, skill: SkillSpec, *, idle_exit: bool) -> list[str]:
     """``python -m skills serve ...`` for a skill; the SysV scripts use it too."""
     env_file = skill_env_path(cat, skill)
-    args = [cat.paths.python, "-m", "skills", "serve", skill.source_path,
+    args = [skill_python(cat, skill), "-m", "skills", "serve", skill.source_path,
             "--bind", f"127.0.0.1:{int(skill.port)}", "--threads", str(int(skill.threads)),
             "--name", skill.slug, "--env-file", env_file]
     if idle_exit:
