@@ -60,7 +60,8 @@ class Capabilities:
             if reply.status_code != 202:
                 raise answer.exception(reply.status_code, reply.content)
             try:
-                await asyncio.wait_for(waiter, self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await waiter
             except TimeoutError:
                 raise CapabilitiesUnconfirmed(
                     f"Alexa accepted the capabilities report but did not confirm it (no "

@@ -72,6 +72,7 @@ class AVSClient(Connection):
                 raise AskTimeout(f"Alexa did not answer within {limit:g} s") from None
             finally:
                 self._answer = None
+                self._touch()  # the connection was busy until now: no ping is due yet
             result = current.result(self._answers_dir)
             speak = [d for d in result.directives if d.qualified == "SpeechSynthesizer.Speak"]
             if speak:
@@ -89,7 +90,8 @@ class AVSClient(Connection):
         except TransportError as exc:
             return f"Alexa's answer was cut off ({describe(exc)})"
         try:  # the end of the request may still be on its way on the downchannel
-            await asyncio.wait_for(current.completed.wait(), self.complete_timeout)
+            async with asyncio.timeout(self.complete_timeout):
+                await current.completed.wait()
         except TimeoutError:
             # Alexa ends requests so only for a device that declared InteractionModel 1.2.
             self.capabilities.forget()

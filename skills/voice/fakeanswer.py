@@ -42,6 +42,7 @@ class Answering:
         sound = next((p.body for p in parts if p.name == "audio"), None)
         if not sound or len(sound) % 2 or sound[:4] == b"RIFF":
             raise Reject(400, "The audio part is missing or not 16-bit PCM samples")
+        self.dialog_request_ids.append(request_id)
         self.initiators.append(initiator)
         self.profiles.append(payload["profile"])
         said_last = fakerules.speech_state(metadata)

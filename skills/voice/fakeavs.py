@@ -38,6 +38,7 @@ class FakeAVS(Protocol, Answering):
         self.texts: dict[str, str] = {}
         self.events: list[str] = []
         self.recognized: list[str] = []
+        self.dialog_request_ids: list[str] = []  # of each Recognize taken, in order
         self.initiators: list[dict] = []
         self.profiles: list[str] = []
         self.speech_states: list[str] = []  # SpeechState's token in each Recognize's context
@@ -148,9 +149,12 @@ class FakeAVS(Protocol, Answering):
     def close_downchannel(self) -> None:
         self._call(self._close_downchannels())
 
-    def push(self, namespace: str, name: str, payload: dict | None = None) -> None:
-        """Send a directive on every open downchannel."""
-        self._call(self._push(Directive(namespace, name, payload or {})))
+    def push(self, namespace: str, name: str, payload: dict | None = None,
+             dialog_request_id: str = "") -> None:
+        """Send a directive on every open downchannel (as part of a dialog request, if
+        named)."""
+        self._call(self._push(Directive(namespace, name, payload or {},
+                                        dialog_request_id=dialog_request_id)))
 
     def set_endpoint(self, url: str) -> None:
         self.push("System", "SetEndpoint", {"endpoint": url})

@@ -278,8 +278,9 @@ class Transport:
 
         if timeout is None:
             return await whole()
-        try:
-            return await asyncio.wait_for(whole(), timeout)
+        try:  # asyncio.timeout: 3.11's wait_for can swallow a cancel that meets the answer
+            async with asyncio.timeout(timeout):
+                return await whole()
         except TimeoutError:
             raise ConnectionLost(f"no answer within {timeout:g} s") from None
 

@@ -136,3 +136,24 @@ def test_after_an_incomplete_answer_the_capabilities_are_declared_again(avs, tmp
     avs.complete_on("event-stream")
     assert run(session()).text.startswith("Welcome")
     assert len(avs.reports) == 2 and store.load().declared
+
+
+def test_directives_of_the_request_on_the_downchannel_are_part_of_its_answer(avs, tmp_path):
+    avs.delay = 0.5  # Alexa is still thinking when the directives come on the downchannel
+
+    async def main():
+        async with make_client(avs, tmp_path) as client:
+            ask = asyncio.create_task(client.ask(noise(avs)))
+            while not avs.dialog_request_ids:
+                await asyncio.sleep(0.01)
+            ours = avs.dialog_request_ids[0]
+            await asyncio.to_thread(avs.push, "SpeechRecognizer", "StopCapture", {}, ours)
+            await asyncio.to_thread(avs.push, "SpeechRecognizer", "StopCapture", {}, "other")
+            await asyncio.to_thread(avs.push, "Notifications", "SetIndicator", {})
+            return await ask, ours
+    result, ours = run(main())
+    assert result.dialog_request_id == ours
+    assert [d.qualified for d in result.directives] == [
+        "SpeechRecognizer.StopCapture", "SpeechSynthesizer.Speak",
+        "SpeechRecognizer.ExpectSpeech"]
+    assert result.directives[0].dialog_request_id == ours
