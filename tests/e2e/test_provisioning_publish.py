@@ -14,6 +14,8 @@ import re
 
 import pytest
 
+from skills.smapi.testing import VENDOR
+
 from .fixtures_provisioning import SKILL_FQDN
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
@@ -74,9 +76,12 @@ def published(provisioned, stand_in, tmp_path_factory):
 
 
 def test_site_yml_links_the_account_and_publishes_the_skill(provisioned, stand_in, published):
-    changed = published.changed_tasks()
-    assert "appliance : Link the Amazon developer account the admin publishes with" in changed
-    assert "skills : Publish each skill marked publish (development stage)" in changed
+    assert "skills : Publish each skill marked publish (development stage)" in \
+        published.changed_tasks()
+    linked = provisioned.manage("shell", "--no-imports", "-c", (
+        "from appliance.catalogue.models import AlexaAccount as A; a = A.load(); "
+        "print(a.linked, a.vendor_id)")).stdout.split()
+    assert linked == ["True", VENDOR["id"]]
     assert REFRESH_TOKEN not in published.output and "fake-client-secret" not in published.output
     (skill_id,) = stand_in.skills
     manifest = stand_in.skills[skill_id]["manifest"]["manifest"]
