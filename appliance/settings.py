@@ -109,6 +109,9 @@ LWA_AUTHORIZE_URL = os.getenv("LWA_AUTHORIZE_URL", "https://www.amazon.com/ap/oa
 # names and trusts its CA: publishing then allows a .localhost endpoint and a private CA, which
 # Amazon itself could never call.
 SMAPI_REACHES_PRIVATE_HOSTS = envbool("SMAPI_REACHES_PRIVATE_HOSTS")
+# What Amazon trusts for a skill's endpoint, for Ask Alexa's "certificate refused" check: a CA
+# bundle file, empty for the public CAs (certifi's).
+ASK_ENDPOINT_CA_BUNDLE = os.getenv("ASK_ENDPOINT_CA_BUNDLE", "")
 # The S3 bucket a skill's Lambda zip over 50 MB goes through (made when missing); empty: one
 # named after the AWS account and region (skills/lambda_deploy/code.py default_bucket).
 LAMBDA_S3_BUCKET = os.getenv("LAMBDA_S3_BUCKET", "")

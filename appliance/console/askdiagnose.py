@@ -107,8 +107,8 @@ def probe(uri: str, *, cafile: str | None = None,
         with socket.create_connection((parts.hostname, port), timeout=timeout) as sock:
             if parts.scheme != "https":
                 return "ok", ""
-            context = ssl.create_default_context(cafile=cafile or getattr(
-                settings, "ASK_ENDPOINT_CA_BUNDLE", "") or certifi.where())
+            context = ssl.create_default_context(
+                cafile=cafile or settings.ASK_ENDPOINT_CA_BUNDLE or certifi.where())
             with context.wrap_socket(sock, server_hostname=parts.hostname):
                 return "ok", ""
     except ssl.SSLCertVerificationError as exc:
