@@ -54,6 +54,12 @@ class Area:
     owner: str  # the role that owns what is in it
     skip: frozenset[str] = frozenset()  # folder names left out at any depth
     keep: Callable[[str], bool] | None = None  # a filter on files' relative paths
+    enter: Callable[[str], bool] | None = None  # a filter on folders' relative paths
+    rename: Callable[[str], str] | None = None  # a relative path as it is named in the archive
+    record_as: str = ""  # the role that owns it once restored (the owner's by default)
+
+    def member(self, relative: str) -> str:
+        return f"{self.name}/{self.rename(relative) if self.rename else relative}"
 
 
 def caddy_storage(layout: dict) -> str:
@@ -76,16 +82,35 @@ def areas(paths: Paths, layout: dict, private: tuple[str, ...] = ()) -> list[Are
         return False  # rendered from the catalogue: the first apply writes it again
 
     data = paths.on_disk(paths.data_dir)
-    code = frozenset({"venv", ".venv", "__pycache__"})
+    code = frozenset({"venv", ".venv", "__pycache__", ".git"})
     return [
         Area("config", config, "root", keep=config_file),
         Area("console", f"{data}/console", "admin"),
         Area("skills", f"{data}/skills", "admin", skip=code),
-        Area("releases", f"{data}/releases", "admin", skip=code),
+        # Each release's code (root's <slug>/<n>/code/), not its venv: restored where the admin
+        # stages a release's code for the helper to build (<data_dir>/releases/<slug>/<n>/).
+        Area("releases", paths.on_disk(paths.releases_dir), "root", skip=code,
+             enter=_release_folder, keep=lambda rel: rel.count("/") >= 3,
+             rename=_release_member, record_as="admin"),
         # Locks are a running Caddy's; its instance ID is each host's own.
         Area("caddy", paths.on_disk(caddy_storage(layout)), "caddy", skip=frozenset({"locks"}),
              keep=lambda rel: rel != "instance.uuid"),
     ]
+
+
+def _release_folder(relative: str) -> bool:
+    parts = relative.split("/")
+    if len(parts) == 1:
+        return policy.is_slug(parts[0])  # not logs/, fetch/ nor the runtime's snapshots
+    if len(parts) == 2:
+        return parts[1].isdigit()
+    return parts[2] == "code"
+
+
+def _release_member(relative: str) -> str:
+    """``<slug>/<n>/code/<path>`` -> ``<slug>/<n>/<path>``, as the admin stages it."""
+    parts = relative.split("/")
+    return "/".join(parts[:2] + parts[3:]) if len(parts) >= 3 and parts[2] == "code" else relative
 
 
 # --- the accounts behind the roles -----------------------------------------------------------
@@ -145,6 +170,8 @@ class Writer:
         self.files: list[dict] = []
         self.dirs: list[dict] = []
         self.skipped: list[str] = []
+        self.named: set[str] = set()
+        self.pending: dict[str, tuple[int, str, str]] = {}
 
     def _info(self, name: str, mode: int, kind: bytes, size: int = 0) -> tarfile.TarInfo:
         info = tarfile.TarInfo(name)
@@ -166,7 +193,7 @@ class Writer:
         if owner not in allowed or group is None:
             self.skipped.append(f"{where}: owned by {info.st_uid}:{info.st_gid}, not {area.owner}")
             return None
-        return owner, group
+        return (area.record_as, area.record_as) if area.record_as else (owner, group)
 
     def add_area(self, area: Area) -> None:
         try:
@@ -185,8 +212,20 @@ class Writer:
             os.close(top)
 
     def _dir(self, name: str, mode: int, owner: str, group: str) -> None:
-        self.tar.addfile(self._info(name, mode, tarfile.DIRTYPE))
-        self.dirs.append({"name": name, "mode": mode & 0o777, "owner": owner, "group": group})
+        """A folder, added once a file beneath it is (empty ones are left out)."""
+        if name not in self.named:
+            self.pending.setdefault(name, (mode, owner, group))  # code/ renamed onto its parent
+
+    def _parents(self, member: str) -> None:
+        parts = member.split("/")
+        for depth in range(1, len(parts)):
+            name = "/".join(parts[:depth])
+            if name in self.pending:
+                mode, owner, group = self.pending.pop(name)
+                self.named.add(name)
+                self.tar.addfile(self._info(name, mode, tarfile.DIRTYPE))
+                self.dirs.append({"name": name, "mode": mode & 0o777, "owner": owner,
+                                  "group": group})
 
     def _walk(self, area: Area, top: int) -> None:
         for dirpath, dirnames, filenames, dir_fd in os.fwalk(".", dir_fd=top,
@@ -195,7 +234,8 @@ class Writer:
             for name in sorted(dirnames):
                 info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
                 roles = None
-                if name in area.skip or not stat.S_ISDIR(info.st_mode):
+                if (name in area.skip or not stat.S_ISDIR(info.st_mode)
+                        or (area.enter and not area.enter(prefix + name))):
                     if not stat.S_ISDIR(info.st_mode):
                         self.skipped.append(f"{area.path}/{prefix}{name}: a link")
                 else:
@@ -203,7 +243,7 @@ class Writer:
                 if roles is None:
                     dirnames.remove(name)
                     continue
-                self._dir(f"{area.name}/{prefix}{name}", info.st_mode, *roles)
+                self._dir(area.member(prefix + name), info.st_mode, *roles)
             dirnames.sort()
             for name in sorted(filenames):
                 if area.keep is None or area.keep(prefix + name):
@@ -226,7 +266,8 @@ class Writer:
                 return
             os.set_blocking(fd, True)
             reader = _Hashing(handle)
-            member = f"{area.name}/{relative}"
+            member = area.member(relative)
+            self._parents(member)
             try:
                 self.tar.addfile(self._info(member, info.st_mode, tarfile.REGTYPE, info.st_size),
                                  io.BufferedReader(reader, CHUNK))

@@ -115,7 +115,12 @@ def archive_private(fd: int) -> bool:
 
 def write_archive(handle, paths: Paths, layout: dict, settings: Settings) -> dict:
     """The plain tar.gz into ``handle``: the catalogue, then every area; its manifest."""
-    writer = archive.Writer(handle, Accounts.of_host(layout))
+    try:
+        accounts = Accounts.of_host(layout)
+    except KeyError:
+        raise Failure(f"there is no admin account {layout.get('admin_user', 'appliance')!r} on "
+                      "this host") from None
+    writer = archive.Writer(handle, accounts)
     writer.add_bytes(archive.CATALOGUE_MEMBER, catalogue_snapshot(paths, layout), 0o600,
                      "admin", "admin")
     private = (settings.passphrase_file,) if settings.passphrase_file else ()

@@ -147,7 +147,9 @@ def check_catalogue(tar: tarfile.TarFile, work: str) -> None:
 def targets(paths: Paths, layout: dict) -> dict[str, str]:
     """Area -> where this host keeps it."""
     found = {area.name: area.path for area in archive.areas(paths, layout)}
-    return {**found, "catalogue": paths.on_disk(paths.data_dir)}
+    data = paths.on_disk(paths.data_dir)
+    # Releases' code goes where the admin stages a release for the helper to build it again.
+    return {**found, "releases": f"{data}/releases", "catalogue": data}
 
 
 def run(archive_path: str, identity_file: str | None, paths: Paths, layout: dict) -> dict:

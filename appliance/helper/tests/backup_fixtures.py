@@ -83,9 +83,14 @@ def populate(host: BackupHost) -> sqlite3.Connection:
     write(data / "skills/quiz/app.py", "from flask import Flask\napp = Flask(__name__)\n")
     write(data / "skills/quiz/templates.yaml", "welcome: Quiz time\n")
     write(data / "skills/quiz/.venv/lib/site.py", "# a virtualenv: rebuilt, not kept\n")
-    write(data / "releases/quiz/3/app.py", "# release 3\n")
-    write(data / "releases/quiz/3/venv/bin/python", "#!/bin/false\n", 0o755)
-    write(data / "releases/quiz/3/__pycache__/app.cpython-311.pyc", b"\0\0")
+    releases = host.path(host.paths.releases_dir)  # root's: code, venv, marker, logs
+    write(releases / "quiz/3/code/app.py", "# release 3\n")
+    write(releases / "quiz/3/code/__pycache__/app.cpython-311.pyc", b"\0\0")
+    write(releases / "quiz/3/venv/bin/python", "#!/bin/false\n", 0o755)
+    write(releases / "quiz/3/release.json", "{}\n")
+    write(releases / "logs/quiz/3.log", "built\n")
+    write(releases / "runtime-0123/skills/runtime.py", "# the appliance's own\n")
+    write(data / "releases/quiz/4/app.py", "# being staged: not a release yet\n")
     write(data / "static/admin.css", "body{}\n")  # collectstatic makes it again
     write(data / "helper-state.json", "{}\n")  # the old host's installed files
     os.symlink("/etc/shadow", data / "console/stolen.pem")

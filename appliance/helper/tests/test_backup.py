@@ -54,8 +54,12 @@ def test_an_archive_holds_the_catalogue_secrets_code_console_ca_and_caddys_stora
         "caddy/pki/authorities/local/root.crt",
         "manifest.json",
     }
+    dirs = [name for name, data in members(backup_host, answer["name"]).items()
+            if data is None and name.startswith("releases")]
+    assert dirs == ["releases", "releases/quiz", "releases/quiz/3"]
     # Left out: what the apply renders, the new host's layout, virtualenvs and caches, Caddy's
-    # locks and instance ID, the old host's helper state and static files, and a planted link.
+    # locks and instance ID, the old host's helper state and static files, a release's venv,
+    # build log and marker, a release being staged, and a planted link.
     assert answer["skipped"] == [f"{backup_host.data}/console/stolen.pem: a link, or not "
                                  "readable"]
     assert answer["name"].startswith("appliance-") and answer["size"] > 0

@@ -73,8 +73,11 @@ def test_a_fresh_host_gets_every_area_back_with_modes_and_the_catalogue_in_place
                                   "releases": 1, "catalogue": 1}
     rows = sqlite3.connect(new.data / "admin.sqlite3").execute("SELECT slug FROM skill")
     assert [slug for (slug,) in rows] == ["memory-game", "quiz"]
-    for relative in ("console/leaf-key.pem", "skills/quiz/app.py", "releases/quiz/3/app.py"):
+    for relative in ("console/leaf-key.pem", "skills/quiz/app.py"):
         assert (new.data / relative).read_bytes() == (old.data / relative).read_bytes()
+    # A release's code comes back where the admin stages a release, for the helper to rebuild.
+    assert (new.data / "releases/quiz/3/app.py").read_text() == "# release 3\n"
+    assert sorted(p.name for p in (new.data / "releases/quiz/3").iterdir()) == ["app.py"]
     assert stat.S_IMODE((new.data / "console/leaf-key.pem").stat().st_mode) == 0o600
     assert stat.S_IMODE((new.data / "admin.sqlite3").stat().st_mode) == 0o600
     secret = new.config / "secret_key"
