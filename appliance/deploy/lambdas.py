@@ -130,7 +130,7 @@ def in_words(done: list[str]):
         raise DeployError(f"AWS could not be asked: {exc}", done=done) from None
     except SmapiError as exc:
         raise DeployError(f"Alexa's SMAPI refused: {exc}", done=done) from None
-    except (PackageError, ValueError) as exc:
+    except PackageError as exc:
         raise DeployError(str(exc), done=done) from None
 
 
@@ -162,9 +162,12 @@ def _to_lambda(skill: Skill, smapi, outcome: Outcome, *, memory, timeout, image_
             "Alexa first (its Publish to Alexa page, or manage.py skill_publish), or set the ID "
             "it has (skill_add --skill-id). Lambda's Alexa trigger is granted to a skill ID.")
     bucket = settings.LAMBDA_S3_BUCKET if s3_bucket is None else s3_bucket
-    if bucket:
-        check_bucket_name(bucket)
-    image = Image.parse(image_uri) if image_uri else None
+    try:
+        if bucket:
+            check_bucket_name(bucket)
+        image = Image.parse(image_uri) if image_uri else None
+    except ValueError as exc:
+        raise DeployError(str(exc)) from None
     spec = LambdaSpec(slug=skill.slug, skill_ids=skill_ids,
                       environment=dict(skill.environment or {}),
                       secrets=dict(skill.secrets or {}),
