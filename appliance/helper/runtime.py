@@ -33,9 +33,11 @@ from packaging.utils import canonicalize_name
 
 from .install import Failure, run_tool, tail
 
-# What skills.runtime, skills.serve and skills.loader import (a test proves the list whole: a
-# release's import check sees nothing else of the appliance's environment).
-RUNTIME_DEPENDENCIES = ("flask", "waitress", "pyyaml", "aniso8601", "cryptography")
+# What skills.runtime, skills.serve and skills.loader import, deferred imports included
+# (requests fetches a signing chain, certifi is its trust store): a release sees nothing else of
+# the appliance's environment, and the deploy tests verify a signed request in one.
+RUNTIME_DEPENDENCIES = ("flask", "waitress", "pyyaml", "aniso8601", "cryptography", "requests",
+                        "certifi")
 SERVING_MODULES = ("__init__.py", "__main__.py", "cli.py", "serve.py", "loader.py", "envfile.py")
 COMPLETE = ".complete"
 

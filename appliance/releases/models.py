@@ -14,8 +14,9 @@ from ..catalogue.models import Skill
 
 
 class Release(models.Model):
-    BUILDING, BUILT, FAILED = "building", "built", "failed"
-    OUTCOMES = [(BUILDING, "building"), (BUILT, "built"), (FAILED, "failed")]
+    BUILDING, BUILT, FAILED, UNCHANGED = "building", "built", "failed", "unchanged"
+    OUTCOMES = [(BUILDING, "building"), (BUILT, "built"), (FAILED, "failed"),
+                (UNCHANGED, "unchanged (the live release's code)")]
     GIT, ZIP = "git", "zip"
 
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="releases")

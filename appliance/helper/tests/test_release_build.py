@@ -83,6 +83,7 @@ def test_a_release_gets_its_own_sealed_venv_built_as_the_skill_account(host):
     # nothing else of the appliance's environment.
     python = str(release / "venv/bin/python")
     probe = subprocess.run([python, "-c", "import tinytool, flask, skills.runtime, sys; "
+                            "import skills.serve, skills.runtime.x509chain, requests, certifi; "
                             "print(tinytool.greet(), flask.__version__)"],
                            capture_output=True, text=True, check=False)
     assert probe.returncode == 0, probe.stderr

@@ -1,0 +1,190 @@
+"""A deploy: fetch the code, have the helper build the release, put it live, prune old ones.
+
+    new_release (the row: its number and source) → deploy: fetch (fetch.py, the admin's folder)
+    → unchanged when it is the live release's code → release-build (the helper, as the skill's
+    account) → go live (golive.py) → release-prune (the oldest beyond RELEASES_KEEP)
+
+Every step writes to the release's log (deploylog.py); bad input ends the deploy with words in
+``Release.message`` and nothing that serves traffic changed. One deploy per skill at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ..catalogue.models import Skill
+from ..deploy.client import HelperError, layout, run_helper
+from ..helper import releasedirs
+from . import fetch, golive, keys
+from .deploylog import DeployLog
+from .errors import DeployError
+from .models import Release
+
+BUILD_TIMEOUT = 20 * 60.0  # the helper's own steps stop within 15 min (pip's timeout)
+
+
+@dataclass
+class Outcome:
+    release: Release
+    changed: bool
+    message: str
+
+
+def folder(slug: str) -> Path:
+    return Path(settings.APPLIANCE_DATA_DIR) / "releases" / slug
+
+
+def log_file(release: Release) -> Path:
+    return folder(release.skill.slug) / f"{release.number}.log"
+
+
+def staged(release: Release) -> Path:
+    return folder(release.skill.slug) / str(release.number)
+
+
+def upload_file(release: Release) -> Path:
+    return folder(release.skill.slug) / f"{release.number}.zip"
+
+
+def new_release(skill: Skill, *, kind: str, user=None, **source) -> Release:
+    """The next release's row (building), numbered after every earlier one of the skill."""
+    for _ in range(5):
+        number = (skill.releases.aggregate(Max("number"))["number__max"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return Release.objects.create(skill=skill, number=number, kind=kind,
+                                              created_by=user, **source)
+        except IntegrityError:
+            continue  # another deploy took that number first
+    raise DeployError(f"no release number could be given to {skill.slug}; try again")
+
+
+@contextlib.contextmanager
+def deploy_lock(slug: str):
+    folder(slug).mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder(slug) / ".deploy.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DeployError(f"another deploy or rollback of {slug} is running") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def running(slug: str) -> bool:
+    """Whether a deploy of the skill holds its lock now (a release left "building" by a
+    process that died is not running)."""
+    try:
+        with deploy_lock(slug):
+            return False
+    except DeployError:
+        return True
+
+
+def deploy(release: Release, *, user=None, echo: Callable[[str], None] | None = None) -> Outcome:
+    """Run the deploy of ``release`` (made by new_release; a zip's upload waits at
+    upload_file). DeployError when it did not go live; the row records it either way."""
+    log = DeployLog(log_file(release), echo)
+    try:
+        with deploy_lock(release.skill.slug):
+            outcome = _deploy(release, log, user)
+        release.message = outcome.message
+        return outcome
+    except (DeployError, fetch.FetchError, HelperError) as exc:
+        release.outcome, release.message = Release.FAILED, str(exc)
+        log.line(f"== failed: {exc}")
+        raise DeployError(str(exc)) from None
+    except Exception as exc:
+        release.outcome = Release.FAILED
+        release.message = f"internal error: {type(exc).__name__}: {exc}"
+        log.line(f"== failed: {release.message}")
+        raise
+    finally:
+        release.log, release.finished_at = log.text(), timezone.now()
+        release.save()
+        log.close()
+        fetch.remove(upload_file(release))
+        if release.outcome != Release.BUILT:
+            fetch.remove(staged(release))
+
+
+def _deploy(release: Release, log: DeployLog, user) -> Outcome:
+    skill = release.skill
+    target = staged(release)
+    fetch.remove(target)
+    if release.kind == Release.GIT:
+        release.commit = fetch.git_fetch(release.git_url, release.git_ref, target,
+                                         key_pem=keys.private_key(skill), log=log.line)
+    else:
+        log.line(f"== unpacking {release.zip_name}")
+        release.zip_sha256 = fetch.unzip(upload_file(release), target, log=log.line)
+    requirements = fetch.check_tree(target)
+    log.line(f"requirements: {', '.join(requirements) or 'none'}")
+    release.save(update_fields=["commit", "zip_sha256"])
+
+    live = live_release(skill)
+    if live and same_code(live, release):
+        release.outcome = Release.UNCHANGED
+        return Outcome(release, False, f"{skill.slug} already serves this code as release "
+                                       f"{live.number} ({live.source})")
+    paths, _ = layout()
+    log.line(f"== building release {release.number} (the helper)")
+    with log.following(paths.on_disk(releasedirs.log_path(paths, skill.slug, release.number))):
+        run_helper("release-build", skill.slug, str(release.number), timeout=BUILD_TIMEOUT)
+    release.outcome, release.built_at = Release.BUILT, timezone.now()
+    release.save(update_fields=["outcome", "built_at"])
+    log.line(f"== release {release.number} is built; putting it live")
+    message = golive.go_live(skill, release, user=user, log=log.line)
+    prune(skill, log.line)
+    return Outcome(release, True, message)
+
+
+def live_release(skill: Skill) -> Release | None:
+    skill.refresh_from_db(fields=["source_kind", "release"])
+    if skill.source_kind != Skill.SOURCE_RELEASE or not skill.release:
+        return None
+    return skill.releases.filter(number=skill.release).first()
+
+
+def same_code(a: Release, b: Release) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind == Release.GIT:
+        return (a.git_url, a.commit) == (b.git_url, b.commit)
+    return a.zip_sha256 == b.zip_sha256
+
+
+def prune(skill: Skill, log: Callable[[str], None]) -> list[int]:
+    """Keep the last RELEASES_KEEP releases (and the live one); remove the others with their
+    code and venv (the helper) and the admin's copies. Numbers removed."""
+    rows = list(skill.releases.exclude(outcome=Release.BUILDING).order_by("-number"))
+    keep = rows[:max(1, settings.RELEASES_KEEP)]
+    doomed = [row for row in rows[len(keep):] if not row.live]
+    # An unchanged deploy's row says so once: older ones go whatever the count.
+    doomed += [row for row in keep[1:] if row.outcome == Release.UNCHANGED]
+    kept = [row for row in rows if row not in doomed]
+    try:
+        run_helper("release-prune", skill.slug,
+                   *(str(row.number) for row in kept if row.outcome == Release.BUILT))
+    except HelperError as exc:
+        log(f"could not prune old releases: {exc}")
+        return []
+    for row in doomed:
+        fetch.remove(staged(row))
+        fetch.remove(log_file(row))
+        row.delete()
+    if doomed:
+        log(f"pruned releases {', '.join(str(row.number) for row in doomed)}")
+    return [row.number for row in doomed]

@@ -1,0 +1,119 @@
+"""A host for deploys: the deploy tests' throwaway host (real Caddy on free ports, SysV scripts,
+real skill processes) whose releases build as ``nobody`` from a local package index, and git
+repositories made here."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.catalogue.models import HostSettings
+from appliance.deploy.tests.conftest import FakeHost, stop_everything
+from appliance.helper.tests.releasekit import (
+    APP,
+    BUILD_USER,
+    PIP_USER,
+    RELEASE_PYTHON,
+    open_folder,
+    share_runtime,
+    wheelhouse,
+)
+from appliance.render.layout import paths_under, write_layout
+from skills.runtime.testing.process import free_port
+
+
+@pytest.fixture(scope="session")
+def kept_folder():
+    folder = open_folder("appliance-releases-kept-")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def index(kept_folder):
+    return wheelhouse(kept_folder / "wheels")
+
+
+@pytest.fixture
+def release_host(db, settings, index, kept_folder):
+    root = open_folder("appliance-deploy-")
+    paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
+    storage = root / "caddy-storage"
+    host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
+                    caddy_admin=f"unix/{storage}/admin.sock")
+    storage.mkdir()
+    caddy = pwd.getpwnam("caddy")
+    os.chown(storage, caddy.pw_uid, caddy.pw_gid)
+    layout = root / "layout.json"
+    write_layout(layout, paths, init_flavour="sysv", skill_user="root", admin_user="root",
+                 https_port=host.https_port, http_port=host.http_port,
+                 caddy_admin=host.caddy_admin, caddy_storage=str(storage),
+                 build_user=BUILD_USER, pip_user=PIP_USER, release_python=RELEASE_PYTHON,
+                 pip_no_index=True, pip_find_links=[str(index)])
+    settings.APPLIANCE_LAYOUT = str(layout)
+    settings.APPLIANCE_DATA_DIR = Path(paths.data_dir)
+    settings.APPLIANCE_HELPER = ["direct"]
+    settings.RELEASES_LOCAL_GIT = True
+    settings.RELEASES_RUN = "inline"
+    HostSettings.objects.update_or_create(pk=1, defaults={"init_flavour": "sysv",
+                                                          "domain": "localhost"})
+    share_runtime(paths, kept_folder)
+    try:
+        yield host
+    finally:
+        stop_everything(host)
+        share_runtime(paths, kept_folder, after=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Repository:
+    """A git repository on this host, committed to as a skill's author would."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.git("init", "-q", "-b", "main")
+
+    @property
+    def url(self) -> str:
+        return f"file://{self.path}"
+
+    def git(self, *args: str) -> str:
+        done = subprocess.run(["git", "-c", "user.name=Author", "-c", "user.email=a@example.org",
+                               *args], cwd=self.path, capture_output=True, text=True,
+                              check=True)
+        return done.stdout.strip()
+
+    def commit(self, files: dict[str, str | None], message: str = "change",
+               tag: str = "") -> str:
+        for name, text in files.items():
+            path = self.path / name
+            if text is None:
+                path.unlink()
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        if tag:
+            self.git("tag", tag)
+        return self.git("rev-parse", "HEAD")
+
+
+def skill_files(speech: str = "tinytool.greet()", imports: str = "import tinytool\n",
+                requirements: str = "tinytool==1.0\n") -> dict[str, str]:
+    return {"app.py": APP.format(imports=imports, speech=speech),
+            "requirements.txt": requirements, "templates.yaml": "welcome: Hello\n",
+            "skill-package/skill.json": '{"manifest": {"publishingInformation": {}}}\n'}
+
+
+@pytest.fixture
+def repository(tmp_path):
+    folder = open_folder("appliance-repo-")
+    yield Repository(folder)
+    shutil.rmtree(folder, ignore_errors=True)
