@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..catalogue.models import HostSettings, Revision, Skill
 from ..monitor import figures as monitor
+from ..monitor.cells import cells as monitor_cells
 from . import hoststatus, services, skillchecks
 from .permissions import VIEW_SKILL, staff_with
 
@@ -48,7 +49,7 @@ def dashboard(request):
     costs = monitor.for_skills()  # a few queries for every skill's figures
     rows = [{"skill": skill, "state": services.state_of(skill.unit_name, states),
              "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug]),
-             "problems": skillchecks.problems(skill), "figures": costs.get(skill.pk),
+             "problems": skillchecks.problems(skill), "figures": monitor_cells(costs.get(skill.pk)),
              "links": {name: pattern.replace(SLUG, skill.slug).replace(PK, str(skill.pk))
                        for name, pattern in links.items()}}
             for skill in skills]

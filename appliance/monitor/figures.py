@@ -11,11 +11,11 @@ from django.db.models import Max, Sum
 from django.utils.safestring import SafeString
 
 from . import latency, words
-from .models import MINUTE, TEN_MINUTES, Sample, UnitStatus
+from .models import HOUR, MINUTE, Sample, UnitStatus
 from .sampling import floor
 from .sparkline import sparkline
 
-HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+LAST_HOUR, LAST_DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 POINTS = 24  # chart points over the day: one an hour
 # A status older than this is not "now": the sampler stopped.
 STALE = dt.timedelta(minutes=5)
@@ -71,14 +71,14 @@ def _series(since: dt.datetime) -> dict[int, dict[str, list]]:
     """{skill id: hourly requests, errors and highest memory over the day}, one query."""
     series: dict[int, dict[str, list]] = {}
     origin = since.timestamp()
-    rows = (Sample.objects.filter(period=TEN_MINUTES, start__gte=since).order_by()
+    rows = (Sample.objects.filter(period=HOUR, start__gte=since).order_by()
             .values_list("skill_id", "start", "requests", "errors", "memory"))
     for skill_id, start, requests, errors, memory in rows:
         lines = series.get(skill_id)
         if lines is None:
             lines = series[skill_id] = {"requests": [None] * POINTS, "errors": [None] * POINTS,
                                         "memory": [None] * POINTS}
-        point = min(POINTS - 1, int((start.timestamp() - origin) // 3600))
+        point = min(POINTS - 1, int((start.timestamp() - origin) // HOUR))
         lines["requests"][point] = (lines["requests"][point] or 0) + requests
         lines["errors"][point] = (lines["errors"][point] or 0) + errors
         if memory is not None:
@@ -118,9 +118,9 @@ def _state(status: UnitStatus, now: dt.datetime) -> tuple[str, str]:
 def for_skills(now: dt.datetime | None = None) -> dict[int, SkillFigures]:
     """{skill id: SkillFigures} for every skill with anything sampled."""
     now = now or dt.datetime.now(dt.UTC)
-    day_start = floor(now - DAY, TEN_MINUTES) + dt.timedelta(seconds=TEN_MINUTES)
-    hour = _sums(MINUTE, floor(now - HOUR, MINUTE) + dt.timedelta(seconds=MINUTE))
-    day = _sums(TEN_MINUTES, day_start, restarts_sum=Sum("restarts"), memory_max=Max("memory"))
+    day_start = floor(now - LAST_DAY, HOUR) + dt.timedelta(seconds=HOUR)
+    hour = _sums(MINUTE, floor(now - LAST_HOUR, MINUTE) + dt.timedelta(seconds=MINUTE))
+    day = _sums(HOUR, day_start, restarts_sum=Sum("restarts"), memory_max=Max("memory"))
     series = _series(day_start)
     statuses = {status.skill_id: status for status in UnitStatus.objects.all()}
     figures = {}

@@ -1,8 +1,9 @@
 """What every skill costs, sampled each minute (``manage.py monitor_sample``).
 
 ``Sample`` rows are a time series per skill at two resolutions, both written by every run:
-minute rows (kept a day: the last hour's figures) and ten-minute rows (kept a week: the day's
-figures and charts). Each run adds into the row of the minute and of the ten minutes it falls
+minute rows (kept a day: the last hour's figures) and hour rows (kept a week: the day's
+figures and charts, 24 rows a skill to read, not 1,440). Each run adds into the row of the
+minute and of the hour it falls
 in, so the coarse rows need no second pass, and pruning is a delete by age.
 ``UnitStatus`` is systemd's latest word on each skill's service; ``JournalPosition`` where the
 last run stopped reading the request log.
@@ -17,15 +18,15 @@ from django.db import models
 from ..catalogue.models import Singleton, Skill
 from . import latency
 
-MINUTE, TEN_MINUTES = 60, 600
+MINUTE, HOUR = 60, 3600
 # How long rows of each period are kept.
-KEEP = {MINUTE: dt.timedelta(days=1), TEN_MINUTES: dt.timedelta(days=7)}
+KEEP = {MINUTE: dt.timedelta(days=1), HOUR: dt.timedelta(days=7)}
 
 
 class Sample(models.Model):
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="+")
     period = models.PositiveSmallIntegerField(
-        choices=[(MINUTE, "a minute"), (TEN_MINUTES, "ten minutes")])
+        choices=[(MINUTE, "a minute"), (HOUR, "an hour")])
     start = models.DateTimeField()
     # From the request log: requests answered in the period, and of them...
     requests = models.PositiveIntegerField(default=0)

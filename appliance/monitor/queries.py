@@ -1,7 +1,7 @@
 """What other parts of the admin (alerts) read from the samples: small, one query each.
 
 ``since`` is an aware datetime. Within the last day the minute rows answer (to the minute);
-further back the ten-minute rows do (to their ten minutes).
+further back the hour rows do (to the hour).
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import datetime as dt
 
 from django.db.models import Sum
 
-from .models import KEEP, MINUTE, TEN_MINUTES, Sample, UnitStatus
+from .models import HOUR, KEEP, MINUTE, Sample, UnitStatus
 from .sampling import floor
 
 
 def _rows(slug: str, since: dt.datetime):
     now = dt.datetime.now(dt.UTC)
-    period = MINUTE if since >= now - KEEP[MINUTE] else TEN_MINUTES
+    period = MINUTE if since >= now - KEEP[MINUTE] else HOUR
     return Sample.objects.filter(skill__slug=slug, period=period,
                                  start__gte=floor(since, period))
 

@@ -1,5 +1,5 @@
 """One sample: systemd's accounting of every skill's service and the request lines logged since
-the last sample, added into the minute and ten-minute rows they fall in; then old rows go.
+the last sample, added into the minute and hour rows they fall in; then old rows go.
 
 Each half may fail on its own (systemd absent, the helper down): what the other half read is
 still stored, and each half's rows, status and journal position are written in one transaction,
@@ -18,9 +18,9 @@ from ..catalogue.models import Skill
 from ..deploy.client import HelperError, run_helper
 from ..helper.policy import MAX_UNITS_ASKED
 from . import latency, systemd
-from .models import KEEP, MINUTE, TEN_MINUTES, JournalPosition, Sample, UnitStatus
+from .models import HOUR, KEEP, MINUTE, JournalPosition, Sample, UnitStatus
 
-PERIODS = (MINUTE, TEN_MINUTES)
+PERIODS = (MINUTE, HOUR)
 HELPER_TIMEOUT = 30.0
 # The same service run, when its start time (computed from two clocks) moved less than this.
 SAME_START = dt.timedelta(seconds=2)

@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             name='Sample',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.PositiveSmallIntegerField(choices=[(60, 'a minute'), (600, 'ten minutes')])),
+                ('period', models.PositiveSmallIntegerField(choices=[(60, 'a minute'), (3600, 'an hour')])),
                 ('start', models.DateTimeField()),
                 ('requests', models.PositiveIntegerField(default=0)),
                 ('errors', models.PositiveIntegerField(default=0)),

@@ -16,7 +16,7 @@ from django.urls import reverse
 from appliance.catalogue.models import Skill
 from appliance.console import hoststatus, skillchecks
 from appliance.monitor import figures, latency
-from appliance.monitor.models import MINUTE, TEN_MINUTES, Sample, UnitStatus
+from appliance.monitor.models import HOUR, MINUTE, Sample, UnitStatus
 from appliance.monitor.sampling import floor
 from appliance.test import BaseTestCase
 
@@ -62,7 +62,7 @@ class DashboardFiguresTestCase(BaseTestCase):
 
     def test_a_running_service_shows_its_memory_cpu_restarts_state_and_uptime(self):
         self.status(self.game)
-        self.requests(self.game, TEN_MINUTES, floor(now(), TEN_MINUTES), 0, restarts=1)
+        self.requests(self.game, HOUR, floor(now(), HOUR), 0, restarts=1)
         row = self.row(self.page(), "memory-game")
         self.assertIn("Memory 44.0 MiB · peak 70.0 MiB", row)
         self.assertIn("CPU time 1 min 35 s", row)
@@ -71,18 +71,17 @@ class DashboardFiguresTestCase(BaseTestCase):
 
     def test_requests_errors_and_latency_over_the_last_hour_and_day(self):
         minute = floor(now(), MINUTE)
-        ten = floor(now(), TEN_MINUTES)
+        hour = floor(now(), HOUR)
         # The last hour: 10 requests at ≤ 10 ms (bucket 3), 10 at ≤ 250 ms (bucket 7), 2 errors.
         self.requests(self.game, MINUTE, minute - dt.timedelta(minutes=5), 10, bucket=3)
         self.requests(self.game, MINUTE, minute - dt.timedelta(minutes=4), 10, errors=2,
                       bucket=7)
         self.requests(self.game, MINUTE, minute - dt.timedelta(minutes=90), 500)  # too old
         # The day: the hour's 20 and 80 more, hours ago.
-        self.requests(self.game, TEN_MINUTES, ten, 10, bucket=3)
-        self.requests(self.game, TEN_MINUTES, ten - dt.timedelta(minutes=10), 10, errors=2,
-                      bucket=7)
-        self.requests(self.game, TEN_MINUTES, ten - dt.timedelta(hours=5), 80, bucket=3)
-        self.requests(self.game, TEN_MINUTES, ten - dt.timedelta(hours=30), 999)  # too old
+        self.requests(self.game, HOUR, hour, 10, bucket=3)
+        self.requests(self.game, HOUR, hour - dt.timedelta(hours=1), 10, errors=2, bucket=7)
+        self.requests(self.game, HOUR, hour - dt.timedelta(hours=5), 80, bucket=3)
+        self.requests(self.game, HOUR, hour - dt.timedelta(hours=30), 999)  # too old
         shown = figures.for_skills()[self.game.pk]
         # Interpolated in the bucket: p95 of the hour is the 19th of 20, the 9th of 10 in
         # 100-250 ms; the day's p50 the 50th of 90 in 5-10 ms, its p95 the 5th of 10 above.
@@ -95,9 +94,9 @@ class DashboardFiguresTestCase(BaseTestCase):
                               r'<td>10 ms</td><td>235 ms</td>')
 
     def test_the_charts_are_inline_svg_with_a_text_alternative(self):
-        ten = floor(now(), TEN_MINUTES)
+        hour = floor(now(), HOUR)
         for hours, requests, memory in ((0, 12, 50 * MIB), (2, 3, 40 * MIB), (5, 30, 45 * MIB)):
-            self.requests(self.game, TEN_MINUTES, ten - dt.timedelta(hours=hours), requests,
+            self.requests(self.game, HOUR, hour - dt.timedelta(hours=hours), requests,
                           errors=1, memory=memory)
         row = self.row(self.page(), "memory-game")
         charts = re.findall(r'<svg class="sparkline" role="img" aria-label="([^"]*)"', row)
@@ -142,12 +141,12 @@ class DashboardFiguresTestCase(BaseTestCase):
 
         self.status(self.game)
         self.requests(self.game, MINUTE, floor(now(), MINUTE), 3)
-        self.requests(self.game, TEN_MINUTES, floor(now(), TEN_MINUTES), 3)
+        self.requests(self.game, HOUR, floor(now(), HOUR), 3)
         with_one = count()
         for number in range(20):
             skill = Skill.objects.create(slug=f"s{number}", name=f"S{number}",
                                          source="memory_game", port=8200 + number)
             self.status(skill)
             self.requests(skill, MINUTE, floor(now(), MINUTE), 3)
-            self.requests(skill, TEN_MINUTES, floor(now(), TEN_MINUTES), 3)
+            self.requests(skill, HOUR, floor(now(), HOUR), 3)
         self.assertEqual(count(), with_one)

@@ -14,7 +14,7 @@ from django.test import TransactionTestCase
 
 from appliance.catalogue.models import Skill
 from appliance.monitor import sampling, systemd
-from appliance.monitor.models import MINUTE, TEN_MINUTES, Sample
+from appliance.monitor.models import HOUR, MINUTE, Sample
 
 SKILLS = 20
 LIMIT = 20 * 1000 * 1000
@@ -65,13 +65,13 @@ class HistorySizeTestCase(TransactionTestCase):
                                                   restarts=2)
 
         minute_rows = Sample.objects.filter(period=MINUTE).count()
-        ten_minute_rows = Sample.objects.filter(period=TEN_MINUTES).count()
+        hour_rows = Sample.objects.filter(period=HOUR).count()
         self.assertEqual(minute_rows, SKILLS * 24 * 60)
-        self.assertEqual(ten_minute_rows, SKILLS * 7 * 24 * 6)
+        self.assertEqual(hour_rows, SKILLS * 7 * 24)
         path = self.tmp_path / "week.sqlite3"
         with connection.cursor() as cursor:
             cursor.execute("VACUUM INTO %s", [str(path)])
         size = path.stat().st_size
-        print(f"\na week for {SKILLS} skills: {minute_rows} minute rows, {ten_minute_rows} "
-              f"ten-minute rows, {size / 1e6:.1f} MB")
+        print(f"\na week for {SKILLS} skills: {minute_rows} minute rows, {hour_rows} "
+              f"hour rows, {size / 1e6:.1f} MB")
         self.assertLess(size, LIMIT)

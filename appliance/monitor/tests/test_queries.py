@@ -6,7 +6,7 @@ import datetime as dt
 
 from appliance.catalogue.models import Skill
 from appliance.monitor import queries
-from appliance.monitor.models import MINUTE, TEN_MINUTES, Sample, UnitStatus
+from appliance.monitor.models import HOUR, MINUTE, Sample, UnitStatus
 from appliance.monitor.sampling import floor
 from appliance.test import BaseTestCase
 
@@ -29,14 +29,14 @@ class QueriesTestCase(BaseTestCase):
         self.row(self.game, MINUTE, dt.timedelta(minutes=8), restarts=3)
         self.row(self.game, MINUTE, dt.timedelta(minutes=30), restarts=5)  # before
         self.row(self.other, MINUTE, dt.timedelta(minutes=2), restarts=9)  # another skill's
-        self.row(self.game, TEN_MINUTES, dt.timedelta(minutes=2), restarts=10)  # the coarse copy
+        self.row(self.game, HOUR, dt.timedelta(minutes=2), restarts=10)  # the coarse copy
         since = self.now - dt.timedelta(minutes=10)
         self.assertEqual(queries.restarts_since("memory-game", since), 5)
         self.assertEqual(queries.restarts_since("nobody", since), 0)
 
-    def test_beyond_a_day_the_ten_minute_rows_answer(self):
-        self.row(self.game, TEN_MINUTES, dt.timedelta(days=3), restarts=4)
-        self.row(self.game, TEN_MINUTES, dt.timedelta(hours=1), restarts=1)
+    def test_beyond_a_day_the_hour_rows_answer(self):
+        self.row(self.game, HOUR, dt.timedelta(days=3), restarts=4)
+        self.row(self.game, HOUR, dt.timedelta(hours=1), restarts=1)
         self.assertEqual(queries.restarts_since("memory-game",
                                                 self.now - dt.timedelta(days=4)), 5)
 

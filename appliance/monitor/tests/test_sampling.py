@@ -1,5 +1,5 @@
-"""``monitor_sample``: systemd's accounting and the request log, added into minute and
-ten-minute rows; each half stored even when the other fails; old rows dropped."""
+"""``monitor_sample``: systemd's accounting and the request log, added into minute and hour
+rows; each half stored even when the other fails; old rows dropped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from appliance.catalogue.models import Skill
 from appliance.monitor import sampling, systemd
-from appliance.monitor.models import MINUTE, TEN_MINUTES, JournalPosition, Sample, UnitStatus
+from appliance.monitor.models import HOUR, MINUTE, JournalPosition, Sample, UnitStatus
 from appliance.test import BaseTestCase
 
 from . import show_samples
@@ -79,9 +79,10 @@ class SamplingTestCase(BaseTestCase):
         lazy = UnitStatus.objects.get(skill=self.lazy)
         self.assertEqual((lazy.active_state, lazy.memory, lazy.cpu_ns), ("inactive", None, None))
         minute, = self.rows(self.game, MINUTE)
-        ten, = self.rows(self.game, TEN_MINUTES)
+        hour, = self.rows(self.game, HOUR)
         self.assertEqual((minute.start, minute.memory), (T0.replace(microsecond=0), 44040192))
-        self.assertEqual((ten.start, ten.memory), (T0.replace(microsecond=0), 44040192))
+        self.assertEqual((hour.start, hour.memory), (T0.replace(minute=0, second=0, microsecond=0),
+                                                     44040192))
         # Nothing used is counted before there is a sample to count from.
         self.assertEqual((minute.cpu_ns, minute.restarts), (0, 0))
 
@@ -95,8 +96,8 @@ class SamplingTestCase(BaseTestCase):
         self.assertEqual([(r.cpu_ns, r.restarts, r.memory) for r in self.rows(self.game, MINUTE)],
                          [(0, 0, 40 * MIB), (500_000_000, 1, 60 * MIB),
                           (200_000_000, 0, 50 * MIB)])
-        ten, = self.rows(self.game, TEN_MINUTES)  # the three minutes fall in one ten
-        self.assertEqual((ten.cpu_ns, ten.restarts, ten.memory), (700_000_000, 1, 60 * MIB))
+        hour, = self.rows(self.game, HOUR)  # the three minutes fall in one hour
+        self.assertEqual((hour.cpu_ns, hour.restarts, hour.memory), (700_000_000, 1, 60 * MIB))
         self.assertEqual(UnitStatus.objects.get(skill=self.game).memory_peak, 60 * MIB)
 
     def test_a_new_run_of_the_service_counts_from_its_start(self):
@@ -146,8 +147,8 @@ class SamplingTestCase(BaseTestCase):
         self.assertEqual((now.requests, now.memory), (0, 44040192))
         self.assertEqual((minute.requests, minute.errors, minute.refused), (3, 1, 1))
         self.assertEqual(minute.latencies(), [1, 0, 1] + [0] * 5 + [0, 1] + [0] * 4)
-        ten = [r for r in self.rows(self.game, TEN_MINUTES) if r.requests]
-        self.assertEqual([(r.start.minute, r.requests) for r in ten], [(10, 3)])
+        hour = [r for r in self.rows(self.game, HOUR) if r.requests]
+        self.assertEqual([(r.start.hour, r.start.minute, r.requests) for r in hour], [(3, 0, 3)])
         self.assertEqual(self.rows(self.lazy, MINUTE)[0].latencies()[5], 1)  # 30 ms: ≤ 50
 
     def test_each_line_is_counted_once_from_one_sample_to_the_next(self):
@@ -160,7 +161,7 @@ class SamplingTestCase(BaseTestCase):
         self.assertEqual(self.helper.calls[-1][:3], ("request-lines", "--after", cursor))
         self.sample(T0 + minutes(2))  # nothing new
         self.assertEqual(sum(r.requests for r in self.rows(self.game, MINUTE)), 2)
-        self.assertEqual(sum(r.requests for r in self.rows(self.game, TEN_MINUTES)), 2)
+        self.assertEqual(sum(r.requests for r in self.rows(self.game, HOUR)), 2)
 
     def test_the_first_sample_reads_the_last_minute_only(self):
         self.journal.log(T0 - minutes(5), "memory-game")
@@ -209,17 +210,17 @@ class SamplingTestCase(BaseTestCase):
 
     # --- keeping ------------------------------------------------------------------------------
 
-    def test_minute_rows_go_after_a_day_and_ten_minute_rows_after_a_week(self):
+    def test_minute_rows_go_after_a_day_and_hour_rows_after_a_week(self):
         for age in (minutes(10), dt.timedelta(hours=23), dt.timedelta(hours=25),
                     dt.timedelta(days=6), dt.timedelta(days=8)):
-            start = sampling.floor(T0 - age, TEN_MINUTES)
+            start = sampling.floor(T0 - age, HOUR)
             Sample.objects.create(skill=self.game, period=MINUTE, start=start)
-            Sample.objects.create(skill=self.game, period=TEN_MINUTES, start=start)
+            Sample.objects.create(skill=self.game, period=HOUR, start=start)
         self.assertEqual(sampling.prune(T0), 4)
         kept = {(r.period, round((T0 - r.start).total_seconds() / 3600))
                 for r in Sample.objects.all()}
-        self.assertEqual(kept, {(MINUTE, 0), (MINUTE, 23), (TEN_MINUTES, 0), (TEN_MINUTES, 23),
-                                (TEN_MINUTES, 25), (TEN_MINUTES, 144)})
+        self.assertEqual(kept, {(MINUTE, 0), (MINUTE, 23), (HOUR, 0), (HOUR, 23),
+                                (HOUR, 25), (HOUR, 144)})
 
     def test_a_removed_skill_takes_its_history_with_it(self):
         self.journal.log(T0 - minutes(0.5), "memory-game")
