@@ -103,8 +103,11 @@ def probe(uri: str, *, cafile: str | None = None,
     if not parts.hostname:
         return "unreachable", f"{uri!r} is not a URL Alexa can call"
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = parts.hostname
+    if address == "localhost" or address.endswith(".localhost"):
+        address = "127.0.0.1"  # RFC 6761: loopback, though glibc resolves no subdomain of it
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout) as sock:
+        with socket.create_connection((address, port), timeout=timeout) as sock:
             if parts.scheme != "https":
                 return "ok", ""
             context = ssl.create_default_context(
