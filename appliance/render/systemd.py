@@ -8,6 +8,10 @@ from .duckdns import curl_command
 from .envfiles import admin_env_path, run_as, skill_cache_dir, skill_env_path
 from .snapshot import Catalogue, Paths, RenderedFile, SkillSpec
 
+# Seconds before gunicorn kills an admin request: moving a skill to Lambda downloads packages and
+# waits for AWS, far beyond gunicorn's 30 s default.
+ADMIN_REQUEST_TIMEOUT = "300"
+
 _HEADER = "# Rendered by the appliance admin. Do not edit: changes are overwritten."
 _PLAIN_RE = re.compile(r"^[A-Za-z0-9_./:@+,=-]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -140,7 +144,7 @@ def render_admin_unit(cat: Catalogue) -> RenderedFile:
     host, paths = cat.host, cat.paths
     command = [f"{paths.venv}/bin/gunicorn", "appliance.wsgi:application",
                "--bind", f"127.0.0.1:{int(host.admin_port)}", "--workers", "2",
-               "--access-logfile", "-"]
+               "--timeout", ADMIN_REQUEST_TIMEOUT, "--access-logfile", "-"]
     # As fenced in as a skill: it reaches root only through the helper's socket (no setuid
     # program), so nothing but its own data folder needs to be writable.
     service = [

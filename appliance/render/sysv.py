@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .envfiles import admin_env_path, run_as, skill_cache_dir
 from .snapshot import Catalogue, RenderedFile
-from .systemd import skill_command
+from .systemd import ADMIN_REQUEST_TIMEOUT, skill_command
 
 CADDY_USER = "caddy"  # made by Debian's caddy package, which also lets it bind 80 and 443
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -203,7 +203,7 @@ def _daemons(cat: Catalogue) -> list[_Daemon]:
             user=host.admin_user, daemon=paths.python,
             args=("-m", "gunicorn", "appliance.wsgi:application", "--bind",
                   f"127.0.0.1:{int(host.admin_port)}", "--workers", "2",
-                  "--access-logfile", "-"),
+                  "--timeout", ADMIN_REQUEST_TIMEOUT, "--access-logfile", "-"),
             chdir=paths.data_dir, env_file=admin_env_path(cat),
             ready=f"127.0.0.1:{int(host.admin_port)}",
         ),

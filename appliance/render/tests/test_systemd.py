@@ -118,7 +118,7 @@ def test_the_admin_runs_gunicorn_as_fenced_in_as_a_skill():
     admin = units(local_catalogue())["appliance-admin.service"]
     service = section(admin, "Service")
     assert ("ExecStart=/opt/appliance/venv/bin/gunicorn appliance.wsgi:application "
-            "--bind 127.0.0.1:8000 --workers 2 --access-logfile -") in service
+            "--bind 127.0.0.1:8000 --workers 2 --timeout 300 --access-logfile -") in service
     assert "User=appliance" in service
     assert "EnvironmentFile=/etc/appliance/admin.env" in service
     assert "WorkingDirectory=/var/lib/appliance" in service

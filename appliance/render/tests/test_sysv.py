@@ -72,7 +72,7 @@ def test_the_admin_script_loads_its_env_and_runs_gunicorn_in_the_data_folder():
     assert "set -a; . /etc/appliance/admin.env; set +a" in script
     assert "--chdir /var/lib/appliance" in script
     assert ("-m gunicorn appliance.wsgi:application --bind 127.0.0.1:8001 --workers 2 "
-            "--access-logfile -") in script
+            "--timeout 300 --access-logfile -") in script
     assert "RUN_AS=appliance\n" in script
     assert "--umask" not in script  # Caddy serves the static files the admin writes
 
