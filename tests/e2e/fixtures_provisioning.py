@@ -462,3 +462,28 @@ def signed_in(provisioned, page):
     page.click("input[type=submit]")
     expect(page.locator("h1")).to_have_text("Dashboard")
     return page
+
+
+# The operator's messages, not the unapplied-changes banner (which is a message list too).
+MESSAGES = ".messagelist:not(.unapplied)"
+
+
+def review_and_apply(page, *files: str):
+    """The review page every apply button leads to: the pending diff (each of ``files``, path
+    endings, among its blocks), then its confirmation."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("h1")).to_have_text("Review and apply", timeout=30_000)
+    paths = page.locator(".file-diffs .file-path")
+    for end in files:
+        expect(paths.filter(has_text=re.compile(re.escape(end) + "$"))).to_have_count(1)
+    page.click("input.apply-confirm")
+
+
+def applied_message(page):
+    from playwright.sync_api import expect
+
+    messages = page.locator(MESSAGES)
+    expect(messages).to_contain_text(re.compile(r"Revision \d+ is applied"), timeout=120_000)
+    assert "failed" not in messages.inner_text().lower(), messages.inner_text()
+    return int(re.search(r"Revision (\d+) is applied", messages.inner_text()).group(1))

@@ -12,7 +12,14 @@ import re
 
 import pytest
 
-from .fixtures_provisioning import DOMAIN, alexa_client, wait_until
+from .fixtures_provisioning import (
+    DOMAIN,
+    MESSAGES,
+    alexa_client,
+    applied_message,
+    review_and_apply,
+    wait_until,
+)
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
@@ -20,35 +27,12 @@ pytestmark = pytest.mark.e2e
 SLUG = "browser-game"
 FQDN = f"{SLUG}.{DOMAIN}"
 WELCOME = "Welcome to the game added in a browser."
-# The operator's messages, not the unapplied-changes banner (which is a message list too).
-MESSAGES = ".messagelist:not(.unapplied)"
 
 
 def launch_speech(provisioned) -> str:
     answer = alexa_client(provisioned, FQDN).launch()
     assert answer.status == 200, answer.body[:300]
     return answer.speech
-
-
-def review_and_apply(page, *files: str):
-    """The review page every apply button leads to: the pending diff (each of ``files``, path
-    endings, among its blocks), then its confirmation."""
-    from playwright.sync_api import expect
-
-    expect(page.locator("h1")).to_have_text("Review and apply", timeout=30_000)
-    paths = page.locator(".file-diffs .file-path")
-    for end in files:
-        expect(paths.filter(has_text=re.compile(re.escape(end) + "$"))).to_have_count(1)
-    page.click("input.apply-confirm")
-
-
-def applied_message(page):
-    from playwright.sync_api import expect
-
-    messages = page.locator(MESSAGES)
-    expect(messages).to_contain_text(re.compile(r"Revision \d+ is applied"), timeout=120_000)
-    assert "failed" not in messages.inner_text().lower(), messages.inner_text()
-    return int(re.search(r"Revision (\d+) is applied", messages.inner_text()).group(1))
 
 
 def test_an_operator_adds_changes_rolls_back_and_removes_a_skill_in_the_browser(
