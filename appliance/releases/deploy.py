@@ -2,7 +2,7 @@
 
     new_release (the row: its number and source) → deploy: fetch (fetch.py, the admin's folder)
     → unchanged when it is the live release's code → release-build (the helper, as the skill's
-    account) → go live (golive.py) → release-prune (the oldest beyond RELEASES_KEEP)
+    account) → the switch-over (switch.py) → release-prune (the oldest beyond RELEASES_KEEP)
 
 Every step writes to the release's log (deploylog.py); bad input ends the deploy with words in
 ``Release.message`` and nothing that serves traffic changed. One deploy per skill at a time.
@@ -25,7 +25,7 @@ from django.utils import timezone
 from ..catalogue.models import Skill
 from ..deploy.client import HelperError, layout, run_helper
 from ..helper import releasedirs
-from . import fetch, golive, keys
+from . import fetch, keys, switch
 from .deploylog import DeployLog
 from .errors import DeployError
 from .models import Release
@@ -146,9 +146,10 @@ def _deploy(release: Release, log: DeployLog, user) -> Outcome:
     release.outcome, release.built_at = Release.BUILT, timezone.now()
     release.save(update_fields=["outcome", "built_at"])
     log.line(f"== release {release.number} is built; putting it live")
-    message = golive.go_live(skill, release, user=user, log=log.line)
+    switch.switch(skill, release, user=user, log=log.line)
     prune(skill, log.line)
-    return Outcome(release, True, message)
+    return Outcome(release, True, f"{skill.slug} serves release {release.number} "
+                                  f"({release.source})")
 
 
 def live_release(skill: Skill) -> Release | None:

@@ -124,13 +124,15 @@ def share_runtime(paths, keep: Path, *, after: bool = False) -> None:
             shutil.copytree(kept, made, copy_function=os.link)
 
 
-def helper(layout: Path, *argv: str, timeout: float = 600) -> tuple[int, dict]:
-    """The real helper in a child process, as root runs it by hand: (exit code, answer)."""
+def helper(layout: Path, *argv: str, stdin: Path | None = None,
+           timeout: float = 600) -> tuple[int, dict]:
+    """The real helper in a child process, as root runs it by hand (``stdin``: a request
+    file for ``--stdin``): (exit code, answer)."""
     import json
-    import os
 
     done = subprocess.run([sys.executable, "-m", "appliance.helper", *argv], cwd=ROOT,
                           capture_output=True, timeout=timeout, check=False,
+                          input=stdin.read_bytes() if stdin else None,
                           env={**os.environ, "APPLIANCE_LAYOUT": str(layout)})
     lines = done.stdout.decode().strip().splitlines()
     assert lines, done.stderr.decode()[-2000:]
