@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from ..catalogue.models import HostSettings, Revision, Skill
-from ..monitor import figures as monitor
-from ..monitor.cells import cells as monitor_cells
+from ..monitor import cells as monitor
 from . import hoststatus, services, skillchecks
 from .permissions import VIEW_SKILL, staff_with
 
@@ -46,10 +45,11 @@ def dashboard(request):
     certificates = hoststatus.certificates(
         [fqdns[s.slug] for s in skills if s.enabled] + [admin_fqdn], port)
     links = _row_links()
-    costs = monitor.for_skills()  # a few queries for every skill's figures
+    costs = monitor.for_dashboard()  # a few queries for every skill's figures, or none
     rows = [{"skill": skill, "state": services.state_of(skill.unit_name, states),
              "url": skill.url(host), "certificate": certificates.get(fqdns[skill.slug]),
-             "problems": skillchecks.problems(skill), "figures": monitor_cells(costs.get(skill.pk)),
+             "problems": skillchecks.problems(skill),
+             "figures": costs.get(skill.pk, monitor.NOT_SAMPLED),
              "links": {name: pattern.replace(SLUG, skill.slug).replace(PK, str(skill.pk))
                        for name, pattern in links.items()}}
             for skill in skills]

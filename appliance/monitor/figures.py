@@ -1,6 +1,7 @@
 """The dashboard's figures of every skill, from a fixed number of queries however many skills
 there are: the services' statuses, the last hour's sums, the last day's sums, the day's chart
-points (the sums and maxima are taken by the database, per skill)."""
+points (the sums and maxima are taken by the database, per skill).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Max, Sum
 from django.utils.safestring import SafeString
 
 from . import latency, words
-from .models import HOUR, MINUTE, Sample, UnitStatus
+from .models import HOUR, MINUTE, JournalPosition, Sample, UnitStatus
 from .sampling import floor
 from .sparkline import sparkline
 
@@ -113,6 +114,13 @@ def _state(status: UnitStatus, now: dt.datetime) -> tuple[str, str]:
     if status.active_since is None:
         return state, words.NONE
     return state, words.duration((now - status.active_since).total_seconds())
+
+
+def last_written() -> str:
+    """When the sampler last wrote anything: a new value means new figures."""
+    sampled = UnitStatus.objects.aggregate(last=Max("sampled"))["last"]
+    read = JournalPosition.objects.filter(pk=1).values_list("read", flat=True).first()
+    return f"{sampled and sampled.timestamp()}:{read and read.timestamp()}"
 
 
 def for_skills(now: dt.datetime | None = None) -> dict[int, SkillFigures]:

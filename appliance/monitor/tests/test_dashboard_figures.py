@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from appliance.catalogue.models import Skill
 from appliance.console import hoststatus, skillchecks
-from appliance.monitor import figures, latency
+from appliance.monitor import figures, latency, sampling
 from appliance.monitor.models import HOUR, MINUTE, Sample, UnitStatus
 from appliance.monitor.sampling import floor
 from appliance.test import BaseTestCase
@@ -150,3 +150,14 @@ class DashboardFiguresTestCase(BaseTestCase):
             self.requests(skill, MINUTE, floor(now(), MINUTE), 3)
             self.requests(skill, HOUR, floor(now(), HOUR), 3)
         self.assertEqual(count(), with_one)
+
+    def test_the_figures_are_kept_until_the_sampler_writes_again(self):
+        self.status(self.game, memory=44 * MIB)
+        self.assertIn("Memory 44.0 MiB", self.row(self.page(), "memory-game"))
+        UnitStatus.objects.filter(skill=self.game).update(memory=50 * MIB)  # not the sampler
+        with CaptureQueriesContext(connection) as queries:
+            self.assertIn("Memory 44.0 MiB", self.row(self.page(), "memory-game"))
+        self.assertFalse([q for q in queries if "SUM(" in q["sql"]])  # no sums recomputed
+        # The sampler's next write: its requests move the journal position on.
+        sampling.record_requests([self.game], {"cursor": "s=1;i=2", "units": {}})
+        self.assertIn("Memory 50.0 MiB", self.row(self.page(), "memory-game"))
