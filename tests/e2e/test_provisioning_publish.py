@@ -16,7 +16,7 @@ import pytest
 
 from skills.smapi.testing import VENDOR
 
-from .fixtures_provisioning import SKILL_FQDN
+from .fixtures_provisioning import MESSAGES, SKILL_FQDN, review_and_apply
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
@@ -53,8 +53,21 @@ def stand_in(provisioned, front):
 
 
 @pytest.fixture(scope="module")
-def published(provisioned, stand_in, tmp_path_factory):
-    """site.yml again, with the stand-in's URLs, the account and `publish: true`."""
+def moto(tmp_path_factory):
+    """AWS for the admin's moves to Lambda: a moto_server on the loopback the guest shares."""
+    from tests.motoserver import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def published(provisioned, stand_in, moto, tmp_path_factory):
+    """site.yml again, with the stand-in's URLs, the account, AWS for the admin (moto) and
+    `publish: true`."""
     from skills.smapi.testing import CLIENT_ID, CLIENT_SECRET
 
     extra = tmp_path_factory.mktemp("publish") / "publish-vars.json"
@@ -64,6 +77,7 @@ def published(provisioned, stand_in, tmp_path_factory):
         "appliance_smapi_reaches_private_hosts": True,
         "appliance_alexa_client_id": CLIENT_ID, "appliance_alexa_client_secret": CLIENT_SECRET,
         "appliance_alexa_refresh_token": REFRESH_TOKEN,
+        "appliance_admin_environment": {**moto.env(), "AWS_EC2_METADATA_DISABLED": "true"},
         "skills_bundled": [
             {"slug": SLUG, "name": "Memory Game", "source": "memory_game",
              "hostname": "memory-game", "enabled": True, "on_demand": False, "publish": True},
@@ -180,4 +194,42 @@ def test_ask_alexa_names_each_broken_link_on_the_host(provisioned, stand_in, pub
         stand_in.skills[skill_id]["enabled"] = True
 
     # All put back: the path works again.
+    assert ask(page).get_attribute("data-ok") == "true"
+
+
+def test_an_operator_moves_the_skill_to_lambda_and_back(provisioned, stand_in, moto, published,
+                                                         signed_in):
+    from playwright.sync_api import expect
+
+    page = signed_in
+    (skill_id,) = stand_in.skills
+    unit = f"alexa-skill-{SLUG}"
+
+    def endpoint() -> dict:
+        return stand_in.skills[skill_id]["manifest"]["manifest"]["apis"]["custom"]["endpoint"]
+
+    page.goto(f"/skills/{SLUG}/lambda/")
+    page.click("#move")
+    messages = page.locator(MESSAGES)
+    expect(messages).to_contain_text(f"Moved {SLUG} to AWS Lambda", timeout=280_000)
+    arn = page.locator("#function-arn").inner_text()
+    function = moto.client("lambda").get_function_configuration(FunctionName=arn)
+    assert function["Handler"] and function["Runtime"].startswith("python3")
+    assert endpoint() == {"uri": arn}
+    # The host stops serving it at the next apply.
+    page.goto("/apply/review/")
+    review_and_apply(page, f"/etc/systemd/system/{unit}.service")
+    expect(messages).to_contain_text("is applied", timeout=120_000)
+    assert provisioned.run(["systemctl", "is-active", unit], check=False).stdout.strip() \
+        != "active"
+
+    page.goto(f"/skills/{SLUG}/lambda/")
+    page.click("#back")
+    expect(messages).to_contain_text(f"Moved {SLUG} back to this host", timeout=120_000)
+    assert endpoint()["uri"].rstrip("/") == f"https://{SKILL_FQDN}"
+    page.goto("/apply/review/")
+    review_and_apply(page, f"/etc/systemd/system/{unit}.service")
+    expect(messages).to_contain_text("is applied", timeout=120_000)
+    assert provisioned.run(["systemctl", "is-active", unit]).stdout.strip() == "active"
+    # Alexa's path works through Caddy again, verified by the skill itself.
     assert ask(page).get_attribute("data-ok") == "true"
