@@ -1,7 +1,7 @@
 """``release-start``, ``release-route``, ``release-stop``: the real helper, in a child process,
 runs a built release beside the live one as the skill's account, with the catalogue's
-environment, and stops it; it refuses a release the catalogue does not name, a port a skill has, and a route to
-anything but the candidate it started."""
+environment, and stops it; it refuses a release the catalogue does not name, a port a skill
+has, and a route to anything but the candidate it started."""
 
 from __future__ import annotations
 
