@@ -4,8 +4,11 @@ rows; each half stored even when the other fails; old rows dropped."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from appliance.catalogue.models import Skill
@@ -198,6 +201,15 @@ class SamplingTestCase(BaseTestCase):
         self.assertIn("sampled 2 skills: services read, not read", out.text)
         self.assertEqual(UnitStatus.objects.get(skill=self.game).memory, 44040192)
         self.assertEqual(JournalPosition.load().cursor, "")  # the same lines next time
+
+    def test_one_sample_at_a_time(self):
+        os.makedirs(settings.APPLIANCE_DATA_DIR, exist_ok=True)
+        with open(f"{settings.APPLIANCE_DATA_DIR}/monitor.lock", "a+") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            with self.assertRaisesRegex(CommandError, "another sample is running"):
+                call_command("monitor_sample", stdout=_Out())
+        self.assertEqual(self.helper.calls, [])
+        self.assertFalse(UnitStatus.objects.exists())
 
     def test_no_systemd_keeps_the_request_figures(self):
         self.systemd_down = True
