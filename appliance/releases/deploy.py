@@ -189,3 +189,25 @@ def prune(skill: Skill, log: Callable[[str], None]) -> list[int]:
     if doomed:
         log(f"pruned releases {', '.join(str(row.number) for row in doomed)}")
     return [row.number for row in doomed]
+
+
+def rollback(skill: Skill, number: int, *, user=None,
+             echo: Callable[[str], None] | None = None) -> Outcome:
+    """Serve a kept release again: its code, venv, environment, unit and Caddy's route, through
+    the same switch-over as a deploy. DeployError when it cannot."""
+    release = skill.releases.filter(number=number).first()
+    kept = ", ".join(str(n) for n in skill.releases.filter(outcome=Release.BUILT)
+                     .values_list("number", flat=True)) or "none"
+    if release is None or release.outcome != Release.BUILT:
+        why = "was never built" if release else "is not kept"
+        raise DeployError(f"release {number} of {skill.slug} {why}; the releases to roll back "
+                          f"to: {kept}")
+    live = live_release(skill)
+    if live and live.number == number:
+        return Outcome(release, False, f"{skill.slug} already serves release {number}")
+    echo = echo or (lambda line: None)
+    with deploy_lock(skill.slug):
+        echo(f"== rolling {skill.slug} back to release {number} ({release.source})")
+        switch.switch(skill, release, user=user, environment=release.environment, log=echo)
+    return Outcome(release, True, f"{skill.slug} serves release {number} again "
+                                  f"({release.source})")
