@@ -1,0 +1,114 @@
+"""What every skill costs and hearing when something breaks, on the booted host under the real
+units: the monitor's and the alerts' timers, systemd's accounting read unprivileged over the
+system bus, the request log through the helper, the dashboard's figures in Chromium, and alerts
+delivered to a webhook receiver on the loopback the guest shares: once per incident."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from appliance.alerts.tests.receiver import Receiver
+
+from .fixtures_provisioning import MANAGE, SKILL_FQDN, play_memory_game, wait_until
+
+pytest_plugins = ("tests.e2e.fixtures_provisioning",)
+pytestmark = pytest.mark.e2e
+
+SLUG = "memory-game"
+UNIT = f"alexa-skill-{SLUG}"
+
+
+def shell(provisioned, code: str) -> str:
+    return provisioned.manage("shell", "--no-imports", "-c", code).stdout.strip()
+
+
+def start(provisioned, unit: str) -> str:
+    """Runs a oneshot unit to its end; its Result."""
+    provisioned.run(["systemctl", "start", unit], check=False)
+    return provisioned.run(["systemctl", "show", "-p", "Result", "--value", unit]
+                           ).stdout.strip()
+
+
+def main_pid(provisioned) -> int:
+    return int(provisioned.run(["systemctl", "show", "-p", "MainPID", "--value", UNIT]
+                               ).stdout.strip() or 0)
+
+
+def test_the_monitor_samples_every_skill_under_its_own_unit(provisioned, front, signed_in):
+    from playwright.sync_api import expect
+
+    for timer in ("appliance-monitor.timer", "appliance-alerts.timer"):
+        assert provisioned.run(["systemctl", "is-active", timer]).stdout.strip() == "active"
+    start(provisioned, "appliance-monitor.service")  # the journal position to count from
+    play_memory_game(provisioned, SKILL_FQDN)  # three signed requests
+    assert start(provisioned, "appliance-monitor.service") == "success"
+    said = provisioned.run(["journalctl", "-u", "appliance-monitor.service", "-n", "20",
+                            "--no-pager", "-o", "cat"]).stdout
+    counted = re.findall(r"sampled \d+ skills: services read, (\d+) requests", said)
+    assert counted and int(counted[-1]) >= 3, said
+
+    latest = shell(provisioned, "from appliance.monitor.queries import latest; "
+                                f"s = latest('{SLUG}'); print(s['active_state'], s['memory'])")
+    state, memory = latest.split()
+    assert state == "active" and int(memory) > 1_000_000, latest
+
+    page = signed_in
+    page.goto("/")
+    row = page.locator("tr", has=page.locator(f"text={SLUG}")).filter(
+        has=page.locator("td.skill-costs")).first
+    expect(row.locator("td.skill-costs")).to_contain_text("MiB")
+    charts = row.locator("svg.sparkline")
+    assert charts.count() >= 2
+    assert all(charts.nth(i).get_attribute("aria-label") for i in range(charts.count()))
+
+
+def test_restarts_and_a_full_disk_alert_once_each_and_clear(provisioned, front):
+    with Receiver() as hook:
+        provisioned.run(["env", f"E2E_HOOK={hook.url}", MANAGE, "alerts_channel", "e2e",
+                         "--url-env", "E2E_HOOK"])
+        try:
+            assert start(provisioned, "appliance-alerts.service") == "success"
+            assert hook.titles() == []  # a healthy host: nothing to say
+
+            # Four crashes within ten minutes (more than the default three).
+            start(provisioned, "appliance-monitor.service")
+            for _ in range(4):
+                pid = main_pid(provisioned)
+                provisioned.run(["kill", "-9", str(pid)])
+                assert wait_until(lambda old=pid: main_pid(provisioned) not in (0, old)
+                                  and provisioned.run(["systemctl", "is-active", UNIT]
+                                                      ).stdout.strip() == "active", 30)
+            start(provisioned, "appliance-monitor.service")
+            assert start(provisioned, "appliance-alerts.service") == "success"
+            assert len(hook.titles()) == 1 and "PROBLEM" in hook.titles()[0], hook.titles()
+            assert SLUG in hook.messages[0]["title"] + hook.messages[0]["message"]
+
+            # Still the same incident a check later: no second message.
+            start(provisioned, "appliance-alerts.service")
+            assert len(hook.titles()) == 1, hook.titles()
+
+            # A disk "over 1 %" opens one more incident, once; back to 90 % it clears.
+            shell(provisioned, "from appliance.alerts.models import AlertSettings as A; "
+                               "A.objects.update(disk_percent=1)")
+            start(provisioned, "appliance-alerts.service")
+            start(provisioned, "appliance-alerts.service")
+            disk = [t for t in hook.titles() if "disk" in t.lower()]
+            assert len(disk) == 1 and "PROBLEM" in disk[0], hook.titles()
+            shell(provisioned, "from appliance.alerts.models import AlertSettings as A; "
+                               "A.objects.update(disk_percent=90)")
+            for _ in range(3):  # clear_after checks in a row without it
+                start(provisioned, "appliance-alerts.service")
+            disk = [t for t in hook.titles() if "disk" in t.lower()]
+            assert len(disk) == 2 and "RESOLVED" in disk[1], hook.titles()
+
+            # The hook's secret path is in no log on the host.
+            journal = provisioned.run(["journalctl", "-u", "appliance-alerts.service", "-u",
+                                       "appliance-admin.service", "--no-pager", "-o", "cat"]
+                                      ).stdout
+            assert hook.path not in journal
+        finally:
+            provisioned.manage("alerts_channel", "e2e", "--remove")
+            provisioned.run(["systemctl", "reset-failed", "appliance-alerts.service"],
+                            check=False)
