@@ -11,6 +11,7 @@ def favicon(request):
 
 urlpatterns = [
     path("", include("appliance.console.urls")),
+    path("", include("appliance.releases.urls")),
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
 ]
