@@ -36,6 +36,7 @@ REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}")
 COMMIT = re.compile(r"[0-9a-f]{40}")
 SCP_LIKE = re.compile(r"[A-Za-z0-9._-]{1,64}@[A-Za-z0-9.-]{1,253}:[A-Za-z0-9._/~+-]{1,300}")
 HINT = "the Deploy page shows the skill's deploy key to add to the repository"
+SSH = "ssh"  # the OpenSSH client git runs for ssh URLs
 
 
 class FetchError(Exception):
@@ -72,7 +73,7 @@ def _git_env(home: str, transport: str, key_file: str | None, known_hosts: str) 
            "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_ASKPASS": "/bin/false",
            "GIT_ALLOW_PROTOCOL": "https:ssh" + (":file" if transport == "file" else "")}
-    ssh = ["ssh", "-F", os.devnull, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+    ssh = [SSH, "-F", os.devnull, "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
            "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={known_hosts}"]
     if key_file:
         ssh += ["-i", key_file]
