@@ -3,6 +3,10 @@ nothing before its first one); any other skill runs its folder, as before."""
 
 from __future__ import annotations
 
+import io
+
+from django.core.management import call_command
+
 from appliance.catalogue.forms import SkillForm
 from appliance.catalogue.models import Skill
 from appliance.catalogue.snapshot import build_catalogue
@@ -43,3 +47,12 @@ class CatalogueReleasesTests(BaseTestCase):
         form = SkillForm({**data, "source_kind": "bundled"})
         self.assertFalse(form.is_valid())
         self.assertIn("source", form.errors)
+
+    def test_skill_add_makes_a_skill_whose_code_comes_in_releases(self):
+        out = io.StringIO()
+        call_command("skill_add", "quiz", "--releases", "--name", "Quiz", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "changed: skill quiz")
+        skill = Skill.objects.get(slug="quiz")
+        self.assertEqual((skill.source_kind, skill.source, skill.release), ("release", "", None))
+        call_command("skill_add", "quiz", "--hostname", "q", stdout=out)  # an update keeps it
+        self.assertEqual(Skill.objects.get(slug="quiz").source_kind, "release")

@@ -29,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--source", help="bundled skill folder, e.g. memory_game")
         parser.add_argument("--uploaded", action="store_true",
                             help="the source is a folder under the data directory")
+        parser.add_argument("--releases", action="store_true",
+                            help="its code comes in releases (manage.py skill_deploy), not "
+                            "from a source folder")
         parser.add_argument("--port", type=int)
         parser.add_argument("--hostname")
         parser.add_argument("--skill-id", action="append", default=None,
@@ -97,6 +100,8 @@ class Command(BaseCommand):
                 data[field] = options[option]
         if options["uploaded"]:
             data["source_kind"] = Skill.SOURCE_UPLOADED
+        if options["releases"]:
+            data["source_kind"] = Skill.SOURCE_RELEASE
         if options["clear_skill_ids"] or options["skill_id"] is not None:
             data["application_ids"] = "\n".join(options["skill_id"] or [])
         for field, value in switches.items():
