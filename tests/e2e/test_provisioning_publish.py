@@ -77,7 +77,11 @@ def published(provisioned, stand_in, moto, tmp_path_factory):
         "appliance_smapi_reaches_private_hosts": True,
         "appliance_alexa_client_id": CLIENT_ID, "appliance_alexa_client_secret": CLIENT_SECRET,
         "appliance_alexa_refresh_token": REFRESH_TOKEN,
-        "appliance_admin_environment": {**moto.env(), "AWS_EC2_METADATA_DISABLED": "true"},
+        # The Lambda package's wheels from the host's own wheelhouse, as on a host without
+        # PyPI (the guest does not trust this machine's proxy).
+        "appliance_admin_environment": {**moto.env(), "AWS_EC2_METADATA_DISABLED": "true",
+                                        "PIP_NO_INDEX": "1",
+                                        "PIP_FIND_LINKS": "/var/cache/appliance/wheelhouse"},
         "skills_bundled": [
             {"slug": SLUG, "name": "Memory Game", "source": "memory_game",
              "hostname": "memory-game", "enabled": True, "on_demand": False, "publish": True},
