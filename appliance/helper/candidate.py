@@ -182,6 +182,8 @@ def stop(slug: str, paths: Paths, systemd: bool) -> dict:
     """Stop the skill's candidate (none: nothing to do); its log's last lines."""
     state = _state(paths, slug)
     if state is None:
+        if systemd:  # a unit whose helper died before it wrote the state
+            run_tool(["systemctl", "stop", unit(slug)], timeout=STOP_WAIT + 60)
         return {"ok": True, "message": f"{slug} has no release switching over", "log": []}
     if systemd:
         run_tool(["systemctl", "stop", unit(slug)], timeout=STOP_WAIT + 60)
