@@ -247,6 +247,22 @@ def test_a_broken_release_never_serves_and_a_rollback_brings_one_back(provisione
     assert speech(provisioned) == "v1 from tinytool"
 
 
+def test_an_operator_deploys_from_the_deploy_page_and_follows_the_build(provisioned, releasing,
+                                                                        signed_in):
+    """Under the admin's hardened unit: git over ssh, the helper's build, the log followed."""
+    from playwright.sync_api import expect
+
+    page = signed_in
+    page.goto(f"/skills/{QUIZ}/deploy/")
+    page.fill("input[name=git_url]", releasing)
+    page.fill("input[name=git_ref]", "v2")
+    page.click("#deploy")
+    expect(page.locator("#deploy-status")).to_contain_text("serves release", timeout=300_000)
+    log = page.locator("#deploy-log").inner_text()
+    assert "== building release" in log and "is built" in log, log[-2000:]
+    assert speech(provisioned) == "v2 from tinytool"
+
+
 def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fake_duckdns,
                                                          releasing, identity, tmp_path):
     assert provisioned.run(["systemctl", "is-enabled", "appliance-backup.timer"]
