@@ -18,7 +18,8 @@ from skills.smapi.testing import VENDOR
 
 from .fixtures_provisioning import MESSAGES, SKILL_FQDN, review_and_apply
 
-pytest_plugins = ("tests.e2e.fixtures_provisioning",)
+# tests.motoserver: its moto fixture, AWS for the admin's moves (on the loopback the guest shares)
+pytest_plugins = ("tests.e2e.fixtures_provisioning", "tests.motoserver")
 pytestmark = pytest.mark.e2e
 
 SLUG = "memory-game"
@@ -50,18 +51,6 @@ def stand_in(provisioned, front):
                 or ["--clear-skill-ids"]
             provisioned.manage("skill_add", SLUG, *restore)
             provisioned.manage("apply", "--reason", "e2e: skill IDs as they were")
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    """AWS for the admin's moves to Lambda: a moto_server on the loopback the guest shares."""
-    from tests.motoserver import MotoServer
-
-    server = MotoServer(tmp_path_factory.mktemp("moto"))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
