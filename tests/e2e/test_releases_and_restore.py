@@ -330,3 +330,21 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     }
     assert after == before
     assert logs_in(front, password)
+
+    # A damaged archive, or the right one with another key, is refused before anything changes.
+    damaged = bytearray(archive.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (provisioned.host.guest / "root/damaged.age").write_bytes(bytes(damaged))
+    (provisioned.host.guest / "root/archive.age").write_bytes(archive.read_bytes())
+    import pyrage
+
+    stranger = pyrage.x25519.Identity.generate()
+    watched = ["/etc/appliance/secret_key", f"/etc/appliance/skills/{SLUG}.env",
+               "/var/lib/appliance/admin.sqlite3", CADDY_ROOT_CA]
+    unchanged = {path: guest_sha256(provisioned, path) for path in watched}
+    for file, key in (("damaged.age", identity), ("archive.age", stranger)):
+        refused = provisioned.run(["/usr/local/sbin/appliance-helper", "restore-backup",
+                                   f"/root/{file}"], input=str(key) + "\n", check=False)
+        assert refused.returncode != 0, refused.stdout
+        assert "nothing" in (refused.stdout + refused.stderr).lower(), refused.stdout
+        assert {path: guest_sha256(provisioned, path) for path in watched} == unchanged
