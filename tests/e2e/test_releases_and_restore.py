@@ -339,8 +339,9 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     import pyrage
 
     stranger = pyrage.x25519.Identity.generate()
+    # (Not the catalogue's database: the monitor writes to it every minute.)
     watched = ["/etc/appliance/secret_key", f"/etc/appliance/skills/{SLUG}.env",
-               "/var/lib/appliance/admin.sqlite3", CADDY_ROOT_CA]
+               f"/etc/appliance/skills/{SLUG}/templates.yaml", CADDY_ROOT_CA]
     unchanged = {path: guest_sha256(provisioned, path) for path in watched}
     for file, key in (("damaged.age", identity), ("archive.age", stranger)):
         refused = provisioned.run(["/usr/local/sbin/appliance-helper", "restore-backup",
