@@ -71,6 +71,24 @@ def in_use(paths: Paths, slug: str) -> set[int]:
     return used
 
 
+def state(slug: str, paths: Paths) -> dict:
+    """What this host has of the skill's releases, read only: the complete ones, those a build
+    left without their marker (failed, interrupted, or code restored without its build), and
+    those in use. Nothing is made or locked: the admin asks before it rebuilds."""
+    folder = paths.on_disk(f"{paths.releases_dir}/{slug}")
+    try:
+        names = os.listdir(folder) if stat.S_ISDIR(os.lstat(folder).st_mode) else []
+    except FileNotFoundError:
+        names = []
+    numbers = sorted(int(name) for name in names if RELEASE.fullmatch(name))
+    complete = [number for number in numbers if built(paths, slug, number)]
+    incomplete = [number for number in numbers if number not in complete]
+    words = ", ".join(map(str, complete)) or "none"
+    return {"ok": True, "slug": slug, "built": complete, "incomplete": incomplete,
+            "in_use": sorted(in_use(paths, slug)),
+            "message": f"{slug}'s releases built on this host: {words}"}
+
+
 def candidate_state(paths: Paths, slug: str) -> str:
     return f"{paths.run_dir}/release-candidates/{slug}.json"
 

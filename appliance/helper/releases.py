@@ -6,6 +6,8 @@
                                   holds the catalogue)
     release-route SLUG PORT       Caddy sends the skill's requests to that candidate (idem)
     release-stop SLUG             stop the candidate
+    release-state SLUG            which of the skill's releases are complete on this host, which
+                                  a build left unfinished, which are in use (read only)
 
 Each argument is checked before anything is read from disk, as the other commands' are.
 """
@@ -21,8 +23,9 @@ from .policy import Refused
 from .services import Services
 
 USAGE = ("release-build SLUG N | release-prune SLUG [KEEP...] | release-start SLUG N PORT | "
-         "release-route SLUG PORT | release-stop SLUG")
-ARITY = {"release-build": 2, "release-start": 3, "release-route": 2, "release-stop": 1}
+         "release-route SLUG PORT | release-stop SLUG | release-state SLUG")
+ARITY = {"release-build": 2, "release-start": 3, "release-route": 2, "release-stop": 1,
+         "release-state": 1}
 MAX_KEEP = 100
 PORT = re.compile(r"[1-9][0-9]{3,4}")
 
@@ -57,6 +60,8 @@ def dispatch(command: str, args: list[str], request: dict | None, layout_file: s
         return build.build(slug, number, paths, extras)
     if command == "release-prune":
         return releasedirs.prune(slug, keep, paths)
+    if command == "release-state":
+        return releasedirs.state(slug, paths)
     if command == "release-start":
         return candidate.start(slug, number, port, request, paths, extras, systemd)
     if command == "release-route":
