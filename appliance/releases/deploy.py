@@ -159,6 +159,11 @@ def live_release(skill: Skill) -> Release | None:
     return skill.releases.filter(number=skill.release).first()
 
 
+def built_here(slug: str) -> set[int]:
+    """The skill's releases the helper has completed on this host (release-state)."""
+    return set(run_helper("release-state", slug)["built"])
+
+
 def same_code(a: Release, b: Release) -> bool:
     if a.kind != b.kind:
         return False
@@ -205,6 +210,15 @@ def rollback(skill: Skill, number: int, *, user=None,
     live = live_release(skill)
     if live and live.number == number:
         return Outcome(release, False, f"{skill.slug} already serves release {number}")
+    try:
+        here = built_here(skill.slug)
+    except HelperError as exc:
+        raise DeployError(f"the helper could not say which releases this host has: {exc}") \
+            from None
+    if number not in here:
+        # A restored host builds the live releases only (releases_rebuild).
+        raise DeployError(f"release {number} of {skill.slug} is kept but not built on this "
+                          f"host: manage.py releases_rebuild --kept builds it again")
     echo = echo or (lambda line: None)
     with deploy_lock(skill.slug):
         echo(f"== rolling {skill.slug} back to release {number} ({release.source})")
