@@ -28,7 +28,7 @@ from ..catalogue.models import Revision
 from ..catalogue.snapshot import build_catalogue
 from ..helper import batch, wire
 from ..render import Catalogue, render_all
-from . import health, revisions
+from . import health, revisions, signals
 from .client import DEFAULT_TIMEOUT, HelperError, layout, run_helper
 
 log = logging.getLogger("appliance.deploy")
@@ -212,6 +212,10 @@ class Apply:
         if previous:
             Revision.objects.filter(outcome=Revision.APPLIED).exclude(pk=self.revision.pk) \
                 .update(outcome=Revision.SUPERSEDED)
+        for _, error in signals.applied.send_robust(Apply, revision=self.revision,
+                                                    previous=previous, messages=self.messages):
+            if isinstance(error, Exception):  # the apply stays kept; the revision says it
+                self.messages.append(f"after the apply: {type(error).__name__}: {error}")
         return self._finish(Revision.APPLIED, self.messages, started)
 
     def _not_installed(self, number: int, exc: HelperError, previous) -> list[str]:

@@ -123,7 +123,8 @@ def prepare_folders(paths: Paths, slug: str, build_gid: int) -> None:
 
 
 def prune(slug: str, keep: set[int], paths: Paths) -> dict:
-    """Remove the skill's releases (and build logs) other than ``keep`` and those in use."""
+    """Remove the skill's releases (and build logs) other than ``keep`` and those in use; with
+    nothing to keep and none left (a removed skill's), its folders too."""
     folder = f"{paths.releases_dir}/{slug}"
     if not os.path.isdir(folder):
         return {"ok": True, "removed": [], "message": f"{slug} has no releases"}
@@ -136,5 +137,9 @@ def prune(slug: str, keep: set[int], paths: Paths) -> dict:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(log_path(paths, slug, int(name)))
                 removed.append(int(name))
+        left = [name for name in os.listdir(folder) if RELEASE.fullmatch(name)]
+        if not keep and not left:
+            shutil.rmtree(folder)
+            shutil.rmtree(os.path.dirname(log_path(paths, slug, 1)), ignore_errors=True)
     return {"ok": True, "removed": removed,
             "message": f"removed {len(removed)} of {slug}'s releases"}

@@ -196,3 +196,28 @@ def test_prune_keeps_what_it_is_told_and_what_runs(host):
     assert sorted(p.name for p in Path(paths.releases_dir, "quiz").iterdir()
                   if not p.name.startswith(".")) == ["1", "3"]
     assert not Path(releasedirs.log_path(paths, "quiz", 2)).exists()
+
+
+def test_prune_with_nothing_to_keep_removes_a_removed_skill_s_folders(host):
+    paths, layout = host
+    for number in (1, 2):
+        folder = Path(releasedirs.release_dir(paths, "quiz", number))
+        (folder / "code").mkdir(parents=True)
+        log = Path(releasedirs.log_path(paths, "quiz", number))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("built\n")
+    Path(releasedirs.release_dir(paths, "other", 1)).mkdir(parents=True)
+    code, answer = helper(layout, "release-prune", "quiz")
+    assert (code, answer["removed"]) == (0, [1, 2]), answer
+    assert not Path(paths.releases_dir, "quiz").exists()
+    assert not Path(releasedirs.log_path(paths, "quiz", 1)).parent.exists()
+    assert Path(releasedirs.release_dir(paths, "other", 1)).is_dir()
+
+    # One the installed service still runs stays, and so does its folder.
+    Path(releasedirs.release_dir(paths, "other", 2)).mkdir()
+    script = Path(paths.initd_dir, "alexa-skill-other")
+    script.parent.mkdir(parents=True)
+    script.write_text(f"DAEMON={paths.releases_dir}/other/1/venv/bin/python\n")
+    code, answer = helper(layout, "release-prune", "other")
+    assert (code, answer["removed"]) == (0, [2]), answer
+    assert Path(releasedirs.release_dir(paths, "other", 1)).is_dir()
