@@ -15,9 +15,11 @@ from a local git repository:
    appliance's pip, as the build runs it): the work any venv of its own costs, so the ratio is
    what the deploy adds (the fetch, the two pip steps under their accounts, the sealing, the
    import check, the candidate and its signed health check, Caddy's route, the take-over);
-3. idle memory: 20 release skills, each in its own venv, started by their init scripts and idle
-   after one request each: their total PSS (goal <= 300 MB) against the same 20 skills' code
-   and commands run by the shared venv's interpreter, as bundled skills run;
+3. idle memory: 20 release skills, each in its own venv, started by their init scripts,
+   answering their health check through Caddy, then idle: their total PSS (goal <= 300 MB,
+   taken as MiB as the runtime bench does; again after one signed request each, for
+   information) against the same 20 skills' code and commands run by the shared venv's
+   interpreter, as bundled skills run;
 4. an idle on-demand release skill's first signed request through Caddy, from the request to
    its answer (goal <= 0.5 s): systemd's own ``systemd-socket-activate`` holds the skill's port
    and starts the skill's command at the first connection, handing it the socket, as its
