@@ -106,6 +106,13 @@ def image_context_dir(skill: Skill) -> Path:
     return Path(settings.APPLIANCE_DATA_DIR) / "lambda-images" / skill.slug
 
 
+def _code_folder(skill: Skill) -> str:
+    """The skill's code as the admin may read it: a release's is root's, so its staged copy."""
+    if skill.source_kind == Skill.SOURCE_RELEASE:
+        return str(Path(settings.APPLIANCE_DATA_DIR) / "releases" / skill.slug / str(skill.release))
+    return skill_source_path(skill, layout()[0])
+
+
 def _cache_dir() -> Path:
     return Path(settings.APPLIANCE_DATA_DIR) / "lambda-requirements"
 
@@ -176,7 +183,7 @@ def _to_lambda(skill: Skill, smapi, outcome: Outcome, *, memory, timeout, image_
     check_package_type(deployer.function(spec), image is not None)  # before building
     code = image
     if image is None:
-        contents = collect(skill_source_path(skill, layout()[0]), cache_dir=_cache_dir())
+        contents = collect(_code_folder(skill), cache_dir=_cache_dir())
         size = contents.unzipped_size
         if size > limits.unzipped:
             folder = Path(image_context or image_context_dir(skill))

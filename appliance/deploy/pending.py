@@ -32,7 +32,7 @@ def pending_changes() -> dict:
         ca = existing_console_ca()
         paths, extras = layout()
         cat, files = render_catalogue(paths, extras, ca or {})
-        sources = {s.slug: revisions.source_digest(s.source_path) for s in cat.skills}
+        sources = revisions.source_digests(cat)
     except Exception as exc:  # the apply fails the same way and keeps why in its revision
         reasons.append(f"the catalogue does not render: {exc}")
     else:

@@ -87,7 +87,10 @@ def source_digest(source_path: str) -> str:
 
 
 def source_digests(cat) -> dict[str, str]:
-    return {skill.slug: source_digest(skill.source_path) for skill in cat.skills}
+    # A release's code never changes (root's, sealed), and only root and the skill may read
+    # it: its number says it all.
+    return {skill.slug: f"release {skill.release}" if skill.release
+            else source_digest(skill.source_path) for skill in cat.skills}
 
 
 # --- the catalogue rows, for rollback ----------------------------------------------------------
@@ -104,8 +107,10 @@ def secret_changes(catalogue: dict) -> list[secretrefs.SecretChange]:
 
 
 def enabled_slugs(catalogue: dict) -> set[str]:
+    """The skills whose host service ran with the catalogue: enabled, and not on Lambda."""
     return {row["fields"]["slug"] for row in catalogue.get("rows", [])
-            if row.get("model") == "catalogue.skill" and row["fields"].get("enabled")}
+            if row.get("model") == "catalogue.skill" and row["fields"].get("enabled")
+            and row["fields"].get("runs_on", "host") == "host"}
 
 
 def restore_catalogue(catalogue: dict, reset_sequences: bool = True) -> None:

@@ -148,3 +148,21 @@ def test_a_second_apply_at_the_same_time_is_told(test_host, monkeypatch, django_
     assert Revision.objects.count() == 1
     with pytest.raises(ValueError, match="never applied"):
         rollback_to(revision)
+
+
+def test_a_skill_back_from_lambda_is_started_again(test_host):
+    """A skill on Lambda keeps its enabled flag and its rendered unit: only where it runs tells
+    the apply to stop it, and to start it again when it comes back."""
+    test_host.skill("memory-game")
+    assert apply_catalogue(reason="first").outcome == Revision.APPLIED
+    assert test_host.running("alexa-skill-memory-game")
+
+    Skill.objects.filter(slug="memory-game").update(runs_on=Skill.RUNS_ON_LAMBDA)
+    assert apply_catalogue(reason="to Lambda").outcome == Revision.APPLIED
+    assert not test_host.running("alexa-skill-memory-game")
+
+    Skill.objects.filter(slug="memory-game").update(runs_on=Skill.RUNS_ON_HOST)
+    back = apply_catalogue(reason="back")
+    assert back.outcome == Revision.APPLIED, back.messages
+    assert test_host.running("alexa-skill-memory-game")
+    assert health(test_host, "memory-game.localhost")["skill"] == "memory-game"

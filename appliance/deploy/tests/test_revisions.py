@@ -95,3 +95,32 @@ def test_log_lines_become_time_level_message(tmp_path):
     log.write_text("".join(f"line {n}\n" for n in range(5000)))
     assert last_lines(str(log), 3) == ["line 4997", "line 4998", "line 4999"]
     assert last_lines(str(tmp_path / "none.log"), 3) == []
+
+
+def test_a_skill_on_lambda_had_no_host_service():
+    """So that moving it back starts it, even when its rendered unit did not change."""
+    catalogue = {"rows": [
+        {"model": "catalogue.skill", "fields": {"slug": "on-host", "enabled": True,
+                                                "runs_on": "host"}},
+        {"model": "catalogue.skill", "fields": {"slug": "on-lambda", "enabled": True,
+                                                "runs_on": "lambda"}},
+        {"model": "catalogue.skill", "fields": {"slug": "off", "enabled": False}},
+        {"model": "catalogue.skill", "fields": {"slug": "older-revision", "enabled": True}},
+    ]}
+    assert revisions.enabled_slugs(catalogue) == {"on-host", "older-revision"}
+
+
+def test_a_release_is_known_by_its_number_not_by_reading_roots_folder(tmp_path):
+    from appliance.render.snapshot import SkillSpec
+
+    sealed = tmp_path / "sealed"
+    sealed.mkdir(mode=0o000)  # as root's release folder is to the admin
+    released = SkillSpec(slug="quiz", name="Quiz", fqdn="quiz.example.org", port=8101,
+                         source_path=str(sealed / "code"), release=3)
+    bundled = SkillSpec(slug="game", name="Game", fqdn="game.example.org", port=8102,
+                        source_path=str(tmp_path / "missing"))
+
+    class Cat:
+        skills = (released, bundled)
+
+    assert revisions.source_digests(Cat) == {"quiz": "release 3", "game": "missing"}
