@@ -15,11 +15,13 @@ from a local git repository:
    appliance's pip, as the build runs it): the work any venv of its own costs, so the ratio is
    what the deploy adds (the fetch, the two pip steps under their accounts, the sealing, the
    import check, the candidate and its signed health check, Caddy's route, the take-over);
-3. idle memory: 20 release skills, each in its own venv, started by their init scripts,
-   answering their health check through Caddy, then idle: their total PSS (goal <= 300 MB,
-   taken as MiB as the runtime bench does; again after one signed request each, for
-   information) against the same 20 skills' code and commands run by the shared venv's
-   interpreter, as bundled skills run;
+3. idle memory, for information: 20 release skills, each in its own venv, started by their
+   init scripts, answering their health check through Caddy, then idle: their total PSS (and
+   again after one signed request each) against the same 20 skills' code and commands run by
+   the shared venv's interpreter, as bundled skills run. These are always-on processes, not the
+   issue's idle appliance (on-demand skills that have exited): the issue's goal, <= 300 MB, is
+   asserted where its 214 MB baseline was measured, on the booted host
+   (``test_provisioning_bench.py``, 20 on-demand release skills);
 4. an idle on-demand release skill's first signed request through Caddy, from the request to
    its answer (goal <= 0.5 s): systemd's own ``systemd-socket-activate`` holds the skill's port
    and starts the skill's command at the first connection, handing it the socket, as its
@@ -225,6 +227,8 @@ def totals(sets: dict[str, dict], key: str) -> dict[str, float | None]:
 
 def test_idle_memory_of_20_skills_each_in_its_own_venv(
         release_host, repository, index, tmp_path):  # noqa: F811
+    """For information, no goal: always-on processes are not the issue's idle appliance (its
+    skills on demand, exited when idle); the booted-host bench asserts the 300 MB goal."""
     repository.commit(skill_files(), tag="v1")
     slugs = [f"skill-{n:02d}" for n in range(SKILLS)]
     started = time.monotonic()
@@ -282,8 +286,8 @@ def test_idle_memory_of_20_skills_each_in_its_own_venv(
     figure = keep(Figure(
         f"idle {SKILLS} skills, own venvs: total {measure.upper()}",
         totals(own, measure)["started"], "MiB", baseline=totals(shared, measure)["started"],
-        baseline_label=label, goal_op="<=", goal=300 * SKILLS / 20, details=details))
-    assert figure.passed, figure.describe()
+        baseline_label=label, details=details))
+    print(f"\n{figure.describe()}", end="")
 
 
 # 4 ------------------------------------------------------------------------------------------
