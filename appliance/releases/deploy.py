@@ -11,6 +11,7 @@ Every step writes to the release's log (deploylog.py); bad input ends the deploy
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 from collections.abc import Callable
@@ -31,6 +32,9 @@ from .errors import DeployError
 from .models import Release
 
 BUILD_TIMEOUT = 20 * 60.0  # the helper's own steps stop within 15 min (pip's timeout)
+# How long a deploy the page started may take to start (and take its lock) before the page
+# says its process is gone.
+STARTUP_GRACE = dt.timedelta(seconds=30)
 
 
 @dataclass
@@ -81,6 +85,16 @@ def deploy_lock(slug: str):
         yield
     finally:
         os.close(fd)
+
+
+def in_progress(release: Release) -> bool:
+    """Whether ``release`` is being deployed: a process holds the skill's lock, or the one the
+    page started is still starting (Django loads before it takes the lock)."""
+    if release.outcome != Release.BUILDING:
+        return False
+    if timezone.now() - release.created < STARTUP_GRACE:
+        return True
+    return running(release.skill.slug)
 
 
 def running(slug: str) -> bool:

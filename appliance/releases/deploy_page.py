@@ -29,7 +29,7 @@ def deploy_page(request, slug):
     releases = list(skill.releases.all())
     following = _following(request, releases)
     unfinished = following is not None and following.outcome == Release.BUILDING
-    building = unfinished and deploy.running(skill.slug)
+    building = unfinished and deploy.in_progress(following)
     return render(request, "releases/deploy.html", {
         **admin.site.each_context(request), "title": f"Deploy: {skill}", "skill": skill,
         "opts": Skill._meta, "form": form, "releases": releases, "following": following,

@@ -24,7 +24,7 @@ def release_log(request, slug, number):
         data = release.log.encode("utf-8")[int(offset):]
         text, offset = data.decode("utf-8", "replace"), int(offset) + len(data)
     building = release.outcome == Release.BUILDING
-    done = not building or not deploy.running(slug)
+    done = not deploy.in_progress(release)
     if building and done:
         summary = "The deploy stopped before it ended (its process is gone); deploy again."
     else:

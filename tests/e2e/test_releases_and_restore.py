@@ -32,6 +32,7 @@ from .fixtures_provisioning import (
     CADDY_ROOT_CA,
     DOMAIN,
     MANAGE,
+    ROOT,
     SKILL_FQDN,
     alexa_client,
     ansible_env,
@@ -269,7 +270,7 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
                            ).stdout.strip() == "enabled"
 
     # What the operator changed since provisioning: a template and a secret.
-    templates = provisioned.run(["cat", f"/etc/appliance/skills/{SLUG}/templates.yaml"]).stdout
+    templates = (ROOT / "skills" / "memory_game" / "templates.yaml").read_text()
     provisioned.run(["sh", "-c", "umask 022; cat > /tmp/templates.yaml"],
                     input="\n".join(f"welcome: {WELCOME}" if line.startswith("welcome:")
                                     else line for line in templates.splitlines()) + "\n")

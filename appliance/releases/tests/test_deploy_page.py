@@ -168,3 +168,24 @@ def test_on_a_host_the_deploy_runs_in_a_process_of_its_own(db, settings, monkeyp
     assert started["argv"][1:] == ["-m", "django", "skill_deploy", "quiz", "--release-id",
                                    str(release.pk)]
     assert started["start_new_session"] and started["env"]["DJANGO_SETTINGS_MODULE"]
+
+
+def test_a_deploy_still_starting_is_followed_and_a_dead_one_is_said(db, admin_client, settings,
+                                                                     tmp_path):
+    """The page's own deploy process loads Django before it takes the skill's lock: a page
+    opened meanwhile follows the log (found on the booted host), and only a release left
+    building long after its start by a process that is gone is said to have stopped."""
+    settings.APPLIANCE_DATA_DIR = tmp_path
+    skill = Skill.objects.create(slug="quiz", name="Quiz", source_kind="release", port=8196)
+    release = deploy.new_release(skill, kind=Release.GIT, git_url="https://example.org/x.git")
+
+    starting = admin_client.get(page(), {"release": release.number}).content.decode()
+    assert 'data-follow="1"' in starting and "its process is gone" not in starting
+    assert log_of(admin_client, release.number)["done"] is False
+
+    Release.objects.filter(pk=release.pk).update(
+        created=release.created - deploy.STARTUP_GRACE * 2)
+    gone = admin_client.get(page(), {"release": release.number}).content.decode()
+    assert "its process is gone" in gone
+    answer = log_of(admin_client, release.number)
+    assert answer["done"] is True and "process is gone" in answer["summary"]
