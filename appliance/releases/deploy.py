@@ -88,9 +88,10 @@ def deploy_lock(slug: str):
 
 
 def in_progress(release: Release) -> bool:
-    """Whether ``release`` is being deployed: a process holds the skill's lock, or the one the
-    page started is still starting (Django loads before it takes the lock)."""
-    if release.outcome != Release.BUILDING:
+    """Whether ``release``'s deploy has not ended: the one the page started is still starting
+    (Django loads before it takes the lock), or a process holds the skill's lock while the
+    release is unfinished (built, it is still being switched over)."""
+    if release.finished_at is not None:
         return False
     if timezone.now() - release.created < STARTUP_GRACE:
         return True

@@ -28,7 +28,7 @@ def deploy_page(request, slug):
             return redirect(f"{request.path}?release={release.number}")
     releases = list(skill.releases.all())
     following = _following(request, releases)
-    unfinished = following is not None and following.outcome == Release.BUILDING
+    unfinished = following is not None and following.finished_at is None
     building = unfinished and deploy.in_progress(following)
     return render(request, "releases/deploy.html", {
         **admin.site.each_context(request), "title": f"Deploy: {skill}", "skill": skill,

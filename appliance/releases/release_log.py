@@ -23,9 +23,8 @@ def release_log(request, slug, number):
     else:  # pruned with its files: the row's copy
         data = release.log.encode("utf-8")[int(offset):]
         text, offset = data.decode("utf-8", "replace"), int(offset) + len(data)
-    building = release.outcome == Release.BUILDING
     done = not deploy.in_progress(release)
-    if building and done:
+    if release.finished_at is None and done:
         summary = "The deploy stopped before it ended (its process is gone); deploy again."
     else:
         summary = release.message or release.get_outcome_display()

@@ -130,10 +130,11 @@ class Load:
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
     def _run(self):
-        client = alexa_client(self.provisioned, QUIZ_FQDN)
         while not self.stop.is_set():
             try:
-                answer = client.launch()
+                # A new connection each time, as a new caller: a keep-alive connection Caddy's
+                # graceful reload closes while idle is no lost request.
+                answer = alexa_client(self.provisioned, QUIZ_FQDN).launch()
                 ok = answer.status == 200
                 (self.answers if ok else self.failures).append(
                     (time.monotonic(), answer.speech) if ok else f"{answer.status}")
@@ -291,6 +292,7 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     # The daily unit makes the same archive as the command.
     provisioned.run(["systemctl", "start", "appliance-backup.service"])
     made = provisioned.manage("backup").stdout
+    print(f"\nbackup: {made}")
     assert made.startswith("changed: "), made
     name = made.split()[1]
     archive = tmp_path / name

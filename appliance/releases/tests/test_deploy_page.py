@@ -189,3 +189,22 @@ def test_a_deploy_still_starting_is_followed_and_a_dead_one_is_said(db, admin_cl
     assert "its process is gone" in gone
     answer = log_of(admin_client, release.number)
     assert answer["done"] is True and "process is gone" in answer["summary"]
+
+
+def test_a_built_release_still_switching_over_is_followed_to_its_end(db, admin_client, settings,
+                                                                      tmp_path):
+    """Built is not done: the switch-over follows (found on the booted host, where the page
+    stopped at "built" before the release was live)."""
+    settings.APPLIANCE_DATA_DIR = tmp_path
+    skill = Skill.objects.create(slug="quiz", name="Quiz", source_kind="release", port=8197)
+    release = deploy.new_release(skill, kind=Release.GIT, git_url="https://example.org/x.git")
+    Release.objects.filter(pk=release.pk).update(
+        outcome=Release.BUILT, created=release.created - deploy.STARTUP_GRACE * 2)
+    with deploy.deploy_lock("quiz"):  # the deploy's process, switching over
+        assert log_of(admin_client, release.number)["done"] is False
+        following = admin_client.get(page(), {"release": release.number}).content.decode()
+        assert 'data-follow="1"' in following
+    Release.objects.filter(pk=release.pk).update(message="quiz serves release 1",
+                                                 finished_at=release.created)
+    answer = log_of(admin_client, release.number)
+    assert answer["done"] is True and answer["summary"] == "quiz serves release 1"
