@@ -190,6 +190,10 @@ class Writer:
         owner = self.accounts.role(info.st_uid, area.owner)
         group = self.accounts.role(info.st_gid, area.owner, group=True)
         allowed = {area.owner, "root"} if area.owner == "caddy" else {area.owner}
+        # What a restore owns anew needs only the right owner: a release's folders are root's
+        # with the skill's own group (found on the booted host, where they were all left out).
+        if area.record_as and owner in allowed:
+            return area.record_as, area.record_as
         if owner not in allowed or group is None:
             self.skipped.append(f"{where}: owned by {info.st_uid}:{info.st_gid}, not {area.owner}")
             return None

@@ -14,6 +14,8 @@ import pyrage
 
 from appliance.render.layout import paths_under, write_layout
 
+SKILL_GID = 4242  # a skill's own group: no role of the appliance's
+
 
 class BackupHost:
     def __init__(self, root: Path, layout_file: Path, monkeypatch, **backup):
@@ -90,6 +92,8 @@ def populate(host: BackupHost) -> sqlite3.Connection:
     write(releases / "quiz/3/release.json", "{}\n")
     write(releases / "logs/quiz/3.log", "built\n")
     write(releases / "runtime-0123/skills/runtime.py", "# the appliance's own\n")
+    for folder in ("quiz", "quiz/3", "quiz/3/code"):  # root's, entered by the skill's group
+        os.chown(releases / folder, 0, SKILL_GID)
     write(data / "releases/quiz/4/app.py", "# being staged: not a release yet\n")
     write(data / "static/admin.css", "body{}\n")  # collectstatic makes it again
     write(data / "helper-state.json", "{}\n")  # the old host's installed files
