@@ -297,8 +297,9 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
                      "/tmp/templates.yaml", "--secret-from-env", SECRET])
     provisioned.manage("apply", "--reason", "e2e: before the backup")
     assert alexa_client(provisioned, SKILL_FQDN).launch().speech == WELCOME
-    # The quiz's release is left out of this restore: on the booted host its staged code did
-    # not come back (the helper's own tests restore it; not understood yet on a host).
+    # The quiz's release is left out of this restore for now: backups left releases out on a
+    # host (their folders' group; fixed, with the helper's tests), and the restore of one on the
+    # booted host is still to be proven here.
     provisioned.manage("skill_remove", QUIZ)
     provisioned.manage("apply", "--reason", "e2e: the quiz out before the backup")
     before = {
