@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from appliance.catalogue.models import Skill
@@ -39,8 +40,9 @@ def test_the_build_log_appears_as_it_is_written(page, settings, tmp_path):
                      "Successfully installed tinytool-1.0 <script>alert(1)</script>"):
             log.line(step)
             expect(shown).to_contain_text(step)  # as text: build output is untrusted
+        # As the deploy ends: its outcome, its message, finished.
         release.outcome, release.message = Release.BUILT, "quiz serves release 1 (v1)"
-        release.log = log.text()
+        release.log, release.finished_at = log.text(), timezone.now()
         release.save()
     log.close()
     expect(page.locator("#deploy-status")).to_have_text("quiz serves release 1 (v1)")
