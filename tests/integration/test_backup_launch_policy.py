@@ -111,7 +111,8 @@ def test_a_backup_with_only_that_policy_writes_lists_and_prunes(capsys, tmp_path
     assert code == 0 and first["ok"], (first, second)
     assert second["pruned"] == [first["name"]]
 
-    bound = boto3.client("s3", endpoint_url=enforcing.url, region_name=REGION)
+    # A session of its own: boto3's default one may hold credentials an earlier test resolved.
+    bound = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=enforcing.url)
     assert [item["Key"] for item in bound.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)
             ["Contents"]] == [PREFIX + second["name"]]
     for denied in (lambda: bound.get_object(Bucket=BUCKET, Key=PREFIX + second["name"]),
