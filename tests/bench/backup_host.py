@@ -31,11 +31,11 @@ from appliance.console.ca import ConsoleCA
 from appliance.deploy import revisions
 from appliance.deploy.apply import ca_parts, render_catalogue
 from appliance.helper.archive import CATALOGUE
-from appliance.monitor import latency
-from appliance.monitor.models import KEEP, Sample, UnitStatus
-from appliance.monitor.sampling import floor
+from appliance.monitor.models import KEEP
 from appliance.render.files import render_all
 from appliance.render.layout import load_layout
+
+from .history import fill_history
 
 SKILLS = 20
 UPLOADED = SKILLS // 2  # the others are deployed from git: releases
@@ -233,27 +233,8 @@ def _revision(number: int, paths, extras: dict, ca: dict, reason: str, previous:
 
 def _week_of_history(skills: list[Skill], now: dt.datetime) -> int:
     """What the sampler keeps: minute rows for a day, hour rows for a week (``KEEP``)."""
-    rng = random.Random(16)
-    rows = []
-    for skill in skills:
-        for period, keep in KEEP.items():
-            last = floor(now, period)
-            for step in range(int(keep.total_seconds()) // period):
-                buckets = [rng.randrange(0, 4 * period // 60) for _ in latency.FIELDS]
-                requests = sum(buckets)
-                rows.append(Sample(
-                    skill=skill, period=period, start=last - dt.timedelta(seconds=period * step),
-                    requests=requests, errors=rng.randrange(0, 1 + requests // 10),
-                    refused=rng.randrange(0, 2), memory=rng.randrange(30 << 20, 120 << 20),
-                    cpu_ns=rng.randrange(10**7, 10**10), restarts=int(rng.random() < 0.01),
-                    **dict(zip(latency.FIELDS, buckets, strict=True))))
-    Sample.objects.bulk_create(rows, batch_size=2000)
-    UnitStatus.objects.bulk_create(
-        UnitStatus(skill=skill, sampled=now, load_state="loaded", active_state="active",
-                   sub_state="running", active_since=now - dt.timedelta(days=3),
-                   memory=60 << 20, memory_peak=90 << 20, cpu_ns=10**11, restarts=1)
-        for skill in skills)
-    return len(rows)
+    return fill_history(skills, now, {period: int(keep.total_seconds()) // period
+                                      for period, keep in KEEP.items()}, dt.timedelta(days=3))
 
 
 def catalogue(host, console: ConsoleCA) -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import statistics
 import time
 from unittest import mock
@@ -31,11 +30,10 @@ from django.core.cache import cache
 from appliance.catalogue.models import Skill
 from appliance.console import hoststatus, skillchecks
 from appliance.monitor import cells as monitor_cells
-from appliance.monitor import latency
-from appliance.monitor.models import HOUR, MINUTE, Sample, UnitStatus
-from appliance.monitor.sampling import floor
+from appliance.monitor.models import HOUR, MINUTE
 
 from .figures import FIGURES, REPO, Figure, write_results
+from .history import fill_history
 from .test_admin_bench import WsgiClient
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
@@ -59,27 +57,7 @@ def p95(values: list[float]) -> float:
 
 
 def a_day_of_history(skills: list[Skill], now: dt.datetime) -> int:
-    rng = random.Random(16)
-    rows = []
-    for skill in skills:
-        for period, count in ((MINUTE, 24 * 60), (HOUR, 24)):
-            last = floor(now, period)
-            for step in range(count):
-                buckets = [rng.randrange(0, 4 * period // 60) for _ in latency.FIELDS]
-                requests = sum(buckets)
-                rows.append(Sample(
-                    skill=skill, period=period, start=last - dt.timedelta(seconds=period * step),
-                    requests=requests, errors=rng.randrange(0, 1 + requests // 10),
-                    refused=rng.randrange(0, 2), memory=rng.randrange(30 << 20, 120 << 20),
-                    cpu_ns=rng.randrange(10**7, 10**10), restarts=int(rng.random() < 0.01),
-                    **dict(zip(latency.FIELDS, buckets, strict=True))))
-    Sample.objects.bulk_create(rows, batch_size=2000)
-    UnitStatus.objects.bulk_create(
-        UnitStatus(skill=skill, sampled=now, load_state="loaded", active_state="active",
-                   sub_state="running", active_since=now - dt.timedelta(hours=5),
-                   memory=60 << 20, memory_peak=90 << 20, cpu_ns=10**11, restarts=1)
-        for skill in skills)
-    return len(rows)
+    return fill_history(skills, now, {MINUTE: 24 * 60, HOUR: 24}, dt.timedelta(hours=5))
 
 
 def time_page(client, requests: int, *, cold: bool = False) -> list[float]:
