@@ -242,6 +242,22 @@ class TestHost:
         for path in (self.console_log, self.host_dir / "inventory.yml"):
             path.unlink(missing_ok=True)
 
+    def load_network_settings(self) -> dict[str, str]:
+        """Apply the guest's ``net.*`` settings in ``/etc/sysctl.d`` to this machine.
+
+        The guest shares this machine's network namespace and sees ``/proc/sys`` read-only, so
+        its systemd-sysctl skips them: applied here, they hold for the guest as a real host's
+        boot would make them hold (e.g. the caddy role's reload setting)."""
+        applied = {}
+        for conf in sorted((self.guest / "etc/sysctl.d").glob("*.conf")):
+            for line in conf.read_text().splitlines():
+                key, sep, value = line.partition("=")
+                key, value = key.strip(), value.strip()
+                if sep and key.startswith("net.") and not key.startswith(("#", ";")):
+                    Path("/proc/sys", *key.split(".")).write_text(value + "\n")
+                    applied[key] = value
+        return applied
+
     # -- Ansible and ssh configuration
 
     def inventory_vars(self) -> dict[str, object]:

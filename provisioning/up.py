@@ -180,6 +180,7 @@ def up_local(args, playbook_args: list[str], restore: dict | None = None) -> int
     extra = write_vars(host_dir / "site-vars.json",
                        local_vars(appliance_wheelhouse=str(WHEELHOUSE), **(restore or {})))
     code = run_playbook(playbook_command(inventory, extra, playbook_args))
+    host.load_network_settings()
     print(f"up: site.yml took {time.monotonic() - built:.1f} s "
           f"(all in all {time.monotonic() - started:.1f} s)")
     if code:

@@ -224,7 +224,9 @@ class Provisioned:
                 "--vault-password-file", self.vault_password_file, *extra]
 
     def site(self, *extra, timeout: float = 1800) -> PlaybookRun:
-        return run_playbook(self.site_args(*extra), timeout=timeout)
+        run = run_playbook(self.site_args(*extra), timeout=timeout)
+        self.host.load_network_settings()  # as the guest's boot would on a host of its own
+        return run
 
     def run(self, command, *, check: bool = True, timeout: float = 300, input: str | None = None):
         return self.host.run(command, check=check, timeout=timeout, input=input)

@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -107,6 +108,15 @@ def test_site_yml_builds_the_host_and_says_where_everything_is(provisioned):
     assert mode.split() == ["600", "root"]
     assert provisioned.admin_password() not in run.output
     assert provisioned.token not in run.output
+
+
+def test_caddys_reloads_hand_queued_connections_to_the_new_listener(provisioned):
+    """The caddy role's kernel setting, loaded at boot (here by the machine the guest shares its
+    network with): what keeps a reload under load from resetting callers (the release tests'
+    load through switch-overs proves it)."""
+    conf = provisioned.run(["cat", "/etc/sysctl.d/60-caddy.conf"]).stdout
+    assert "net.ipv4.tcp_migrate_req = 1" in conf
+    assert Path("/proc/sys/net/ipv4/tcp_migrate_req").read_text().strip() == "1"
 
 
 def test_services_run_as_their_own_users_and_start_on_boot(provisioned):

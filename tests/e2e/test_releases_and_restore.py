@@ -128,9 +128,8 @@ class Load:
         self.provisioned, self.stop = provisioned, threading.Event()
         self.answers: list[tuple[float, str]] = []
         self.failures: list[str] = []
-        # Connections Caddy reset before answering. Seen on the booted host only (2 in one run,
-        # during a switch-over, never in the integration tests or benches): not understood yet,
-        # so bounded and printed rather than hidden.
+        # Connections Caddy reset before answering: what a reload did to the connections queued
+        # on its old listener before the caddy role's net.ipv4.tcp_migrate_req; failures too.
         self.resets: list[float] = []
         self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
@@ -164,9 +163,9 @@ class Load:
               f"{len(self.resets)} reset by Caddy")
 
     def check(self) -> None:
-        """No failed request; resets at most 1 % of the requests."""
+        """No failed request, none reset."""
         assert self.failures == [], self.failures[:5]
-        assert len(self.resets) <= max(1, len(self.answers) // 100), len(self.resets)
+        assert self.resets == [], f"{len(self.resets)} connections reset by Caddy"
 
 
 def speech(provisioned) -> str:
@@ -297,11 +296,7 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
                      "/tmp/templates.yaml", "--secret-from-env", SECRET])
     provisioned.manage("apply", "--reason", "e2e: before the backup")
     assert alexa_client(provisioned, SKILL_FQDN).launch().speech == WELCOME
-    # The quiz's release is left out of this restore for now: backups left releases out on a
-    # host (their folders' group; fixed, with the helper's tests), and the restore of one on the
-    # booted host is still to be proven here.
-    provisioned.manage("skill_remove", QUIZ)
-    provisioned.manage("apply", "--reason", "e2e: the quiz out before the backup")
+    quiz_said = speech(provisioned)  # the release the deploy page made, from git
     before = {
         "certificate": served_certificate(SKILL_FQDN, provisioned.root_ca),
         "caddy root": guest_sha256(provisioned, CADDY_ROOT_CA),
@@ -345,6 +340,8 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     assert str(identity) not in run.output
 
     assert alexa_client(provisioned, SKILL_FQDN).launch().speech == WELCOME
+    # The quiz's release came back from its code in the archive, its venv built again.
+    assert speech(provisioned) == quiz_said
     after = {
         "certificate": served_certificate(SKILL_FQDN, provisioned.root_ca),
         "caddy root": guest_sha256(provisioned, CADDY_ROOT_CA),
