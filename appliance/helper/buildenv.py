@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
 
 from . import policy
-from .install import SAFE_ENV, Failure, run_tool, tail
+from .install import SAFE_ENV, Failure, create_system_account
 
 DEFAULT_PIP_ACCOUNT = "appliance-pip"
 
@@ -21,15 +20,7 @@ def _account(name: str) -> pwd.struct_passwd:
     if not isinstance(name, str) or not policy.ACCOUNT.fullmatch(name):
         raise Failure(f"layout.json names the account {name!r}, which is no account name")
     if not policy.account_exists(name):  # its primary group is the one it builds with
-        if shutil.which("adduser", path=SAFE_ENV["PATH"]):
-            argv = ["adduser", "--system", "--group", "--no-create-home", "--home",
-                    "/nonexistent", "--quiet", name]
-        else:
-            argv = ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
-                    "/nonexistent", "--shell", "/usr/sbin/nologin", name]
-        code, output = run_tool(argv)
-        if code != 0:
-            raise Failure(f"cannot create the account {name}: {tail(output)}")
+        create_system_account(name)
     account = pwd.getpwnam(name)
     if account.pw_uid == 0:
         raise Failure("releases are never built as root (pip runs the packages' own code): "

@@ -291,17 +291,22 @@ def create_skill_accounts(entries: list[dict]) -> list[str]:
         if not policy.is_skill_account(name) or (policy.account_exists(name)
                                                  and policy.account_exists(name, group=True)):
             continue
-        if shutil.which("adduser", path=SAFE_ENV["PATH"]):
-            argv = ["adduser", "--system", "--group", "--no-create-home", "--home",
-                    "/nonexistent", "--quiet", name]
-        else:
-            argv = ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
-                    "/nonexistent", "--shell", "/usr/sbin/nologin", name]
-        code, output = run_tool(argv)
-        if code != 0:
-            raise Failure(f"cannot create the account {name}: {tail(output)}")
+        create_system_account(name)
         created.append(name)
     return created
+
+
+def create_system_account(name: str) -> None:
+    """A system account with its own group and no home or login (adduser where it is there)."""
+    if shutil.which("adduser", path=SAFE_ENV["PATH"]):
+        argv = ["adduser", "--system", "--group", "--no-create-home", "--home", "/nonexistent",
+                "--quiet", name]
+    else:
+        argv = ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+                "/nonexistent", "--shell", "/usr/sbin/nologin", name]
+    code, output = run_tool(argv)
+    if code != 0:
+        raise Failure(f"cannot create the account {name}: {tail(output)}")
 
 
 # --- install and restore ----------------------------------------------------------------------
