@@ -7,6 +7,7 @@ opened one component at a time with ``O_NOFOLLOW`` relative to a directory descr
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import stat
 import tempfile
@@ -165,3 +166,19 @@ def ensure_parent(path: str) -> None:
     os.makedirs(directory, mode=0o755, exist_ok=True)
     if os.path.realpath(directory) != directory:
         raise UnsafePath(0, f"{directory} is reached through a symbolic link")
+
+
+@contextlib.contextmanager
+def lock_now(path: str, busy: Exception):
+    """Hold an exclusive ``flock`` on ``path`` (made 0600 when missing) while the block runs, or
+    raise ``busy`` at once when another process holds it. Closing releases it, so a process
+    that dies leaves no stale lock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        yield
+    finally:
+        os.close(fd)

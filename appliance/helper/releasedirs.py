@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -93,18 +92,9 @@ def candidate_state(paths: Paths, slug: str) -> str:
     return f"{paths.run_dir}/release-candidates/{slug}.json"
 
 
-@contextlib.contextmanager
 def skill_lock(paths: Paths, slug: str):
-    folder = f"{paths.releases_dir}/{slug}"
-    fd = os.open(f"{folder}/.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Failure(f"another build or prune of {slug}'s releases is running") from None
-        yield
-    finally:
-        os.close(fd)
+    return fsutil.lock_now(f"{paths.releases_dir}/{slug}/.lock",
+                           Failure(f"another build or prune of {slug}'s releases is running"))
 
 
 def prepare_folders(paths: Paths, slug: str, build_gid: int) -> None:

@@ -10,10 +10,7 @@ Every step writes to the release's log (deploylog.py); bad input ends the deploy
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +22,7 @@ from django.utils import timezone
 
 from ..catalogue.models import Skill
 from ..deploy.client import HelperError, layout, run_helper
-from ..helper import releasedirs
+from ..helper import fsutil, releasedirs
 from . import fetch, keys, switch
 from .deploylog import DeployLog
 from .errors import DeployError
@@ -73,18 +70,10 @@ def new_release(skill: Skill, *, kind: str, user=None, **source) -> Release:
     raise DeployError(f"no release number could be given to {skill.slug}; try again")
 
 
-@contextlib.contextmanager
 def deploy_lock(slug: str):
     folder(slug).mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder(slug) / ".deploy.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DeployError(f"another deploy or rollback of {slug} is running") from None
-        yield
-    finally:
-        os.close(fd)
+    return fsutil.lock_now(str(folder(slug) / ".deploy.lock"),
+                           DeployError(f"another deploy or rollback of {slug} is running"))
 
 
 def in_progress(release: Release) -> bool:

@@ -8,8 +8,6 @@ messages kept for the next check.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 
 from django.conf import settings
@@ -20,25 +18,17 @@ from appliance.alerts import checks, incidents
 from appliance.alerts.gather import gather
 from appliance.alerts.models import AlertSettings, Incident, Notification
 from appliance.catalogue.models import HostSettings
+from appliance.helper import fsutil
 
 
 class Busy(Exception):
     pass
 
 
-@contextlib.contextmanager
 def check_lock(data_dir: str):
     """One check at a time (the timer's and one by hand): two would send the same message."""
     os.makedirs(data_dir, exist_ok=True)
-    fd = os.open(f"{data_dir}/alerts.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy from None
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
+    return fsutil.lock_now(f"{data_dir}/alerts.lock", Busy())
 
 
 class Command(BaseCommand):

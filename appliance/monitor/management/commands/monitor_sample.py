@@ -1,9 +1,9 @@
-import fcntl
 import os
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from appliance.helper import fsutil
 from appliance.monitor.sampling import sample
 
 
@@ -16,15 +16,9 @@ class Command(BaseCommand):
         # lines from the same journal position and count them twice.
         data_dir = str(settings.APPLIANCE_DATA_DIR)
         os.makedirs(data_dir, exist_ok=True)
-        fd = os.open(f"{data_dir}/monitor.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CommandError("another sample is running; nothing done") from None
+        with fsutil.lock_now(f"{data_dir}/monitor.lock",
+                             CommandError("another sample is running; nothing done")):
             result = sample()
-        finally:
-            os.close(fd)
         requests = "not read" if result.requests is None else f"{result.requests} requests"
         units = "read" if result.units_read else "not read"
         self.stdout.write(f"sampled {result.skills} skills: services {units}, {requests}, "
