@@ -13,33 +13,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from skills.runtime.testing.tls import server_context
 
 
-def _certificate(directory: Path, name: str, not_before: dt.datetime,
-                 not_after: dt.datetime) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def _context(*files: Path) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*files)
-    return context
+def _context(directory: Path, name: str, not_before: dt.datetime,
+             not_after: dt.datetime) -> ssl.SSLContext:
+    return server_context(directory, name, alt_names=[name], not_before=not_before,
+                          not_after=not_after)[0]
 
 
 class FakeCaddy:
@@ -77,8 +57,8 @@ class FakeCaddy:
                 pass
 
         now = dt.datetime.now(dt.UTC)
-        listening = _context(*_certificate(Path(self._directory.name), "default.invalid",
-                                           now, now + dt.timedelta(days=1)))
+        listening = _context(Path(self._directory.name), "default.invalid", now,
+                             now + dt.timedelta(days=1))
         listening.sni_callback = pick
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.socket = listening.wrap_socket(self.server.socket, server_side=True)
@@ -92,9 +72,8 @@ class FakeCaddy:
         answered by ``skill`` (None: 502, the skill is down)."""
         now = dt.datetime.now(dt.UTC)
         not_after = now + dt.timedelta(days=days_left)
-        self.contexts[name] = _context(*_certificate(
-            Path(self._directory.name), name, not_after - dt.timedelta(days=lifetime_days),
-            not_after))
+        self.contexts[name] = _context(Path(self._directory.name), name,
+                                       not_after - dt.timedelta(days=lifetime_days), not_after)
         self.sites[name] = skill
 
     def __enter__(self) -> FakeCaddy:

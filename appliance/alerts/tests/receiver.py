@@ -5,43 +5,16 @@ has apprise's fields, else 4xx. ``status`` makes it refuse (a failing channel).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
-import ssl
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from skills.runtime.testing.tls import server_context
 
 FIELDS = {"version", "title", "message", "type"}
 TYPES = {"info", "success", "warning", "failure"}
-
-
-def loopback_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (its path is also the CA bundle to trust)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake webhook")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 class Receiver:
@@ -76,11 +49,9 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.ca_bundle = None
         if tls:
-            cert, key = loopback_certificate(Path(self._directory.name))
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(cert, key)
+            context, self.ca_bundle = server_context(
+                Path(self._directory.name), "fake webhook", alt_names=["127.0.0.1"], ca=True)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-            self.ca_bundle = str(cert)
         self.port = self.server.server_address[1]
         self.url = f"{'jsons' if tls else 'json'}://127.0.0.1:{self.port}{path}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
