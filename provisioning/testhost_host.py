@@ -242,7 +242,7 @@ class TestHost:
         for path in (self.console_log, self.host_dir / "inventory.yml"):
             path.unlink(missing_ok=True)
 
-    def load_network_settings(self) -> dict[str, str]:
+    def load_network_settings(self, proc_sys: Path = Path("/proc/sys")) -> dict[str, str]:
         """Apply the guest's ``net.*`` settings in ``/etc/sysctl.d`` to this machine.
 
         The guest shares this machine's network namespace and sees ``/proc/sys`` read-only, so
@@ -254,7 +254,7 @@ class TestHost:
                 key, sep, value = line.partition("=")
                 key, value = key.strip(), value.strip()
                 if sep and key.startswith("net.") and not key.startswith(("#", ";")):
-                    Path("/proc/sys", *key.split(".")).write_text(value + "\n")
+                    proc_sys.joinpath(*key.split(".")).write_text(value + "\n")
                     applied[key] = value
         return applied
 
