@@ -11,7 +11,13 @@ import pytest
 
 from appliance.alerts.tests.receiver import Receiver
 
-from .fixtures_provisioning import MANAGE, SKILL_FQDN, play_memory_game, wait_until
+from .fixtures_provisioning import (
+    MANAGE,
+    MESSAGES,
+    SKILL_FQDN,
+    play_memory_game,
+    wait_until,
+)
 
 pytest_plugins = ("tests.e2e.fixtures_provisioning",)
 pytestmark = pytest.mark.e2e
@@ -141,3 +147,31 @@ def test_restarts_and_a_full_disk_alert_once_each_and_clear(provisioned, front):
             provisioned.manage("alerts_channel", "e2e", "--remove")
             provisioned.run(["systemctl", "reset-failed", "appliance-alerts.service"],
                             check=False)
+
+
+def test_an_operator_adds_a_channel_in_the_admin_and_its_test_message_arrives(provisioned,
+                                                                              signed_in):
+    """The channel's form and its "Send test" button under the admin's hardened unit: the
+    message leaves the host, its URL (the hook's token) is shown masked, never again whole."""
+    from playwright.sync_api import expect
+
+    page = signed_in
+    with Receiver() as hook:
+        page.goto("/admin/alerts/channel/add/")
+        page.fill("input[name=name]", "browser-hook")
+        page.fill("input[name=url]", hook.url)
+        page.click("input[name=_continue]")
+        expect(page.locator(MESSAGES)).to_contain_text("was added successfully")
+        assert hook.path not in page.content()
+        try:
+            page.click("text=Send test")
+            expect(page.locator(MESSAGES)).to_contain_text("The test message was delivered",
+                                                           timeout=30_000)
+            assert len(hook.messages) == 1, hook.messages
+            assert "test" in (hook.messages[0]["title"] + hook.messages[0]["message"]).lower()
+
+            hook.status = 503  # the service refuses: the page says so, in words
+            page.click("text=Send test")
+            expect(page.locator(MESSAGES)).to_contain_text("was not delivered", timeout=30_000)
+        finally:
+            provisioned.manage("alerts_channel", "browser-hook", "--remove")
