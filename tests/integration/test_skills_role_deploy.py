@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -17,17 +16,13 @@ import pytest
 import yaml
 
 from appliance.deploy.health import get_through_caddy
-from appliance.deploy.tests.conftest import FakeHost, stop_everything
+from appliance.deploy.tests.conftest import caddy_host, stop_everything
 from appliance.helper.tests.releasekit import (
-    BUILD_USER,
-    PIP_USER,
-    RELEASE_PYTHON,
+    build_settings,
     open_folder,
     wheelhouse,
 )
 from appliance.releases.tests.conftest import Repository, skill_files
-from appliance.render.layout import paths_under, write_layout
-from skills.runtime.testing.process import free_port
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,19 +80,8 @@ def test_a_bad_git_entry_is_named_before_anything_runs(tmp_path, entry):
 def host():
     """A throwaway host and an appliance-manage that runs manage.py against it, as root."""
     root = open_folder("appliance-role-deploy-")
-    paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
-    storage = root / "caddy-storage"
-    storage.mkdir()
-    caddy = pwd.getpwnam("caddy")
-    os.chown(storage, caddy.pw_uid, caddy.pw_gid)
-    fake = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
-                    caddy_admin=f"unix/{storage}/admin.sock")
-    index = wheelhouse(root / "wheels")
-    write_layout(root / "layout.json", paths, init_flavour="sysv", skill_user="root",
-                 admin_user="root", https_port=fake.https_port, http_port=fake.http_port,
-                 caddy_admin=fake.caddy_admin, caddy_storage=str(storage),
-                 build_user=BUILD_USER, pip_user=PIP_USER, release_python=RELEASE_PYTHON,
-                 pip_no_index=True, pip_find_links=[str(index)])
+    fake = caddy_host(root, **build_settings(wheelhouse(root / "wheels")))
+    paths = fake.paths
     env = {"DJANGO_SETTINGS_MODULE": "appliance.settings", "SECRET_KEY": "role-test-" + "x" * 40,
            "DATABASE_URL": f"sqlite:///{root}/admin.sqlite3", "APPLIANCE_ROOT": str(root),
            "APPLIANCE_DATA_DIR": paths.data_dir, "APPLIANCE_LAYOUT": str(root / "layout.json"),

@@ -58,30 +58,41 @@ def stop_everything(host: FakeHost) -> None:
             os.kill(int(pid_file.read_text().strip()), 9)
 
 
-@pytest.fixture
-def test_host(db, settings, monkeypatch):
-    # Caddy runs as its own user: the root must be reachable by it (pytest's tmp_path is not).
-    root = Path(tempfile.mkdtemp(prefix="appliance-it-"))
-    root.chmod(0o755)
+def caddy_host(root: Path, **layout) -> FakeHost:
+    """A host under ``root`` (which Caddy's own user must be able to enter) with its
+    ``layout.json``: Caddy on the test's own free ports, its API on a unix socket in its storage
+    folder, as on a host (root reloads through it); root's settings, which the helper renders
+    with as the admin does, and ``layout``'s."""
     paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
     storage = root / "caddy-storage"
-    # Caddy's API on a unix socket in its own folder, as on a host (root reloads through it).
     host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
                     caddy_admin=f"unix/{storage}/admin.sock")
     storage.mkdir()
     caddy = pwd.getpwnam("caddy")
     os.chown(storage, caddy.pw_uid, caddy.pw_gid)
-    layout = root / "layout.json"
-    # Caddy on the test's own ports, API address and storage: root's settings, which the
-    # helper renders with as the admin does.
-    write_layout(layout, paths, init_flavour="sysv", skill_user="root", admin_user="root",
-                 https_port=host.https_port, http_port=host.http_port,
-                 caddy_admin=host.caddy_admin, caddy_storage=str(storage))
-    settings.APPLIANCE_LAYOUT = str(layout)
-    settings.APPLIANCE_DATA_DIR = Path(paths.data_dir)
+    write_layout(root / "layout.json", paths, init_flavour="sysv", skill_user="root",
+                 admin_user="root", https_port=host.https_port, http_port=host.http_port,
+                 caddy_admin=host.caddy_admin, caddy_storage=str(storage), **layout)
+    return host
+
+
+def admin_on(host: FakeHost, settings) -> None:
+    """Point this process's admin at ``host``: its layout, its data and the helper run in
+    process; the host's settings say SysV and localhost."""
+    settings.APPLIANCE_LAYOUT = str(host.root / "layout.json")
+    settings.APPLIANCE_DATA_DIR = Path(host.paths.data_dir)
     settings.APPLIANCE_HELPER = ["direct"]
     HostSettings.objects.update_or_create(pk=1, defaults={"init_flavour": "sysv",
                                                           "domain": "localhost"})
+
+
+@pytest.fixture
+def test_host(db, settings, monkeypatch):
+    # Caddy runs as its own user: the root must be reachable by it (pytest's tmp_path is not).
+    root = Path(tempfile.mkdtemp(prefix="appliance-it-"))
+    root.chmod(0o755)
+    host = caddy_host(root)
+    admin_on(host, settings)
     try:
         yield host
     finally:

@@ -103,11 +103,15 @@ def release_layout(root: Path, index: Path, **extras) -> tuple[object, Path]:
     paths = paths_under(root, venv=sys.prefix)
     layout = root / "layout.json"
     settings = {"init_flavour": "sysv", "admin_user": "root", "skill_user": "root",
-                "build_user": BUILD_USER, "pip_user": PIP_USER,
-                "release_python": RELEASE_PYTHON, "pip_no_index": True,
-                "pip_find_links": [str(index)], **extras}
+                **build_settings(index), **extras}
     write_layout(layout, paths, **settings)
     return paths, layout
+
+
+def build_settings(index: Path) -> dict:
+    """layout.json's settings for releases built as nobody from the package index ``index``."""
+    return {"build_user": BUILD_USER, "pip_user": PIP_USER, "release_python": RELEASE_PYTHON,
+            "pip_no_index": True, "pip_find_links": [str(index)]}
 
 
 def share_runtime(paths, keep: Path, *, after: bool = False) -> None:

@@ -4,28 +4,20 @@ repositories made here."""
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from appliance.catalogue.models import HostSettings
-from appliance.deploy.tests.conftest import FakeHost, stop_everything
+from appliance.deploy.tests.conftest import admin_on, caddy_host, stop_everything
 from appliance.helper.tests.releasekit import (
     APP,
-    BUILD_USER,
-    PIP_USER,
-    RELEASE_PYTHON,
+    build_settings,
     open_folder,
     share_runtime,
     wheelhouse,
 )
-from appliance.render.layout import paths_under, write_layout
-from skills.runtime.testing.process import free_port
 
 
 @pytest.fixture(scope="session")
@@ -43,32 +35,16 @@ def index(kept_folder):
 @pytest.fixture
 def release_host(db, settings, index, kept_folder):
     root = open_folder("appliance-deploy-")
-    paths = paths_under(root, venv=sys.prefix, caddy=shutil.which("caddy") or "/usr/bin/caddy")
-    storage = root / "caddy-storage"
-    host = FakeHost(root=root, paths=paths, https_port=free_port(), http_port=free_port(),
-                    caddy_admin=f"unix/{storage}/admin.sock")
-    storage.mkdir()
-    caddy = pwd.getpwnam("caddy")
-    os.chown(storage, caddy.pw_uid, caddy.pw_gid)
-    layout = root / "layout.json"
-    write_layout(layout, paths, init_flavour="sysv", skill_user="root", admin_user="root",
-                 https_port=host.https_port, http_port=host.http_port,
-                 caddy_admin=host.caddy_admin, caddy_storage=str(storage),
-                 build_user=BUILD_USER, pip_user=PIP_USER, release_python=RELEASE_PYTHON,
-                 pip_no_index=True, pip_find_links=[str(index)])
-    settings.APPLIANCE_LAYOUT = str(layout)
-    settings.APPLIANCE_DATA_DIR = Path(paths.data_dir)
-    settings.APPLIANCE_HELPER = ["direct"]
+    host = caddy_host(root, **build_settings(index))
+    admin_on(host, settings)
     settings.RELEASES_LOCAL_GIT = True
     settings.RELEASES_RUN = "inline"
-    HostSettings.objects.update_or_create(pk=1, defaults={"init_flavour": "sysv",
-                                                          "domain": "localhost"})
-    share_runtime(paths, kept_folder)
+    share_runtime(host.paths, kept_folder)
     try:
         yield host
     finally:
         stop_everything(host)
-        share_runtime(paths, kept_folder, after=True)
+        share_runtime(host.paths, kept_folder, after=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
