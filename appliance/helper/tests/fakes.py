@@ -43,3 +43,25 @@ def call_helper(capsys, *argv) -> tuple[int, dict]:
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "Traceback" not in out
     return code, json.loads(out)
+
+
+class Journalctl(list):
+    """journalctl as the helper runs it (no systemd runs here): the argv of each run; every run
+    prints ``answer`` (exit code, output)."""
+
+    def __init__(self, journal: str):
+        super().__init__()
+        self.answer = (0, journal)
+
+    def __call__(self, argv, timeout=60, **kwargs):
+        self.append(argv)
+        return self.answer
+
+
+def stub_journalctl(monkeypatch, journal: str) -> Journalctl:
+    """Have the helper's request log read ``journal`` from every journalctl it runs."""
+    from appliance.helper import requestlog
+
+    calls = Journalctl(journal)
+    monkeypatch.setattr(requestlog, "run_tool", calls)
+    return calls

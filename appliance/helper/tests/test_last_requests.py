@@ -14,7 +14,7 @@ from appliance.helper.policy import MAX_UNITS_ASKED
 from appliance.render.layout import paths_under
 
 from .fakes import call_helper as run
-from .fakes import helper_layout
+from .fakes import helper_layout, stub_journalctl
 
 pytestmark = pytest.mark.unit
 
@@ -44,21 +44,9 @@ JOURNAL = "\n".join([  # oldest first, as journalctl prints
 ])
 
 
-class Journalctl(list):
-    """The argv of each journalctl run; every run prints ``answer``."""
-
-    answer = (0, JOURNAL)
-
-    def __call__(self, argv, timeout=60, **kwargs):
-        self.append(argv)
-        return self.answer
-
-
 @pytest.fixture
 def journalctl(monkeypatch):
-    calls = Journalctl()
-    monkeypatch.setattr(requestlog, "run_tool", calls)
-    return calls
+    return stub_journalctl(monkeypatch, JOURNAL)
 
 
 def test_the_parsed_request_line_is_the_one_the_logs_page_shows():

@@ -13,7 +13,7 @@ from appliance.helper.install import Failure
 from appliance.render.layout import paths_under
 
 from .fakes import call_helper as run
-from .fakes import helper_layout
+from .fakes import helper_layout, stub_journalctl
 
 pytestmark = pytest.mark.unit
 
@@ -46,19 +46,9 @@ JOURNAL = "\n".join([
 ])
 
 
-class Journalctl(list):
-    answer = (0, JOURNAL)
-
-    def __call__(self, argv, timeout=60, **kwargs):
-        self.append(argv)
-        return self.answer
-
-
 @pytest.fixture
 def journalctl(monkeypatch):
-    calls = Journalctl()
-    monkeypatch.setattr(requestlog, "run_tool", calls)
-    return calls
+    return stub_journalctl(monkeypatch, JOURNAL)
 
 
 def test_every_request_line_since_a_time_with_where_the_read_stopped(journalctl):
