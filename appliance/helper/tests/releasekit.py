@@ -6,6 +6,7 @@ skill's code as the admin stages it, and a host laid out under a folder every ac
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -112,6 +113,32 @@ def build_settings(index: Path) -> dict:
     """layout.json's settings for releases built as nobody from the package index ``index``."""
     return {"build_user": BUILD_USER, "pip_user": PIP_USER, "release_python": RELEASE_PYTHON,
             "pip_no_index": True, "pip_find_links": [str(index)]}
+
+
+@contextlib.contextmanager
+def kept_index(prefix: str):
+    """A folder kept for a test module or session: its package index in ``wheels``, and the
+    runtime and pip folders ``share_runtime`` keeps."""
+    folder = open_folder(prefix)
+    wheelhouse(folder / "wheels")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def release_host(prefix: str, kept: Path, **extras):
+    """(paths, layout file) of a throwaway ``release_layout`` host building from ``kept``'s
+    index, with the runtime ``kept`` holds (and the one it builds kept there)."""
+    root = open_folder(prefix)
+    paths, layout = release_layout(root, kept / "wheels", **extras)
+    share_runtime(paths, kept)
+    try:
+        yield paths, layout
+        share_runtime(paths, kept, after=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def share_runtime(paths, keep: Path, *, after: bool = False) -> None:

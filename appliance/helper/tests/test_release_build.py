@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -22,11 +21,10 @@ from .releasekit import (
     BUILD_USER,
     PIP_USER,
     helper,
-    open_folder,
+    kept_index,
+    release_host,
     release_layout,
-    share_runtime,
     stage,
-    wheelhouse,
 )
 
 pytestmark = pytest.mark.integration
@@ -34,24 +32,19 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def module_folder():
-    folder = open_folder("appliance-index-")
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with kept_index("appliance-index-") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")
 def index(module_folder):
-    return wheelhouse(module_folder / "wheels")
+    return module_folder / "wheels"
 
 
 @pytest.fixture
-def host(index, module_folder):
-    root = open_folder("appliance-release-")
-    paths, layout = release_layout(root, index)
-    share_runtime(paths, module_folder)
-    yield paths, layout
-    share_runtime(paths, module_folder, after=True)
-    shutil.rmtree(root, ignore_errors=True)
+def host(module_folder):
+    with release_host("appliance-release-", module_folder) as host:
+        yield host
 
 
 def owners(folder: str) -> set[tuple[int, int]]:

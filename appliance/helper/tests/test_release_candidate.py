@@ -6,7 +6,6 @@ has, and a route to anything but the candidate it started."""
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 
@@ -19,11 +18,9 @@ from skills.runtime.testing.process import free_port
 from .releasekit import (
     APP,
     helper,
-    open_folder,
-    release_layout,
-    share_runtime,
+    kept_index,
+    release_host,
     stage,
-    wheelhouse,
 )
 
 pytestmark = pytest.mark.integration
@@ -31,23 +28,17 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def kept():
-    folder = open_folder("appliance-candidate-")
-    wheelhouse(folder / "wheels")
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with kept_index("appliance-candidate-") as folder:
+        yield folder
 
 
 @pytest.fixture
 def host(kept):
-    root = open_folder("appliance-candidate-host-")
-    paths, layout = release_layout(root, kept / "wheels")
-    share_runtime(paths, kept)
-    stage(paths, "quiz", 1, requirements=None, app=APP.format(imports="", speech='"Hi"'))
-    assert helper(layout, "release-build", "quiz", "1")[0] == 0
-    yield paths, layout
-    helper(layout, "release-stop", "quiz")
-    share_runtime(paths, kept, after=True)
-    shutil.rmtree(root, ignore_errors=True)
+    with release_host("appliance-candidate-host-", kept) as (paths, layout):
+        stage(paths, "quiz", 1, requirements=None, app=APP.format(imports="", speech='"Hi"'))
+        assert helper(layout, "release-build", "quiz", "1")[0] == 0
+        yield paths, layout
+        helper(layout, "release-stop", "quiz")
 
 
 def catalogue(paths, release: int = 1, port: int = 8101) -> dict:

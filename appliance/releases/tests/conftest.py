@@ -14,22 +14,21 @@ from appliance.deploy.tests.conftest import admin_on, caddy_host, stop_everythin
 from appliance.helper.tests.releasekit import (
     APP,
     build_settings,
+    kept_index,
     open_folder,
     share_runtime,
-    wheelhouse,
 )
 
 
 @pytest.fixture(scope="session")
 def kept_folder():
-    folder = open_folder("appliance-releases-kept-")
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with kept_index("appliance-releases-kept-") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="session")
 def index(kept_folder):
-    return wheelhouse(kept_folder / "wheels")
+    return kept_folder / "wheels"
 
 
 @pytest.fixture
