@@ -112,3 +112,18 @@ def moto(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+def use_moto(server: MotoServer, monkeypatch) -> MotoServer:
+    """``server`` emptied, and this process's boto3 pointed at it."""
+    server.reset()
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    return server
+
+
+@pytest.fixture
+def aws(moto, monkeypatch):
+    """The module's moto_server, emptied for the test, which this process's AWS calls reach
+    (import this fixture with ``moto`` into the module)."""
+    return use_moto(moto, monkeypatch)

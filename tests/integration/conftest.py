@@ -9,6 +9,7 @@ import pytest
 
 from skills.runtime.testing import SkillClient
 from skills.runtime.testing.process import SkillProcess
+from tests.motoserver import aws, moto  # noqa: F401 (fixtures: one moto_server a module)
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_GAME = ROOT / "skills" / "memory_game"
@@ -40,6 +41,14 @@ def skill_copy(tmp_path):
     target = tmp_path / "memory_game"
     shutil.copytree(MEMORY_GAME, target, ignore=shutil.ignore_patterns("__pycache__"))
     return target
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    """The Memory Game's Lambda zip, built once per test module."""
+    from skills.lambda_deploy.package import build_package
+
+    return build_package(MEMORY_GAME, cache_dir=tmp_path_factory.mktemp("requirements"))
 
 
 @pytest.fixture

@@ -22,23 +22,8 @@ from skills.smapi.testing import FakeSMAPI
 from tests.motoserver import moto  # noqa: F401 (a fixture)
 from tests.smapilink import create_skill, endpoint, linked_client, manifest_updates
 
-from .conftest import MEMORY_GAME
-
 pytestmark = pytest.mark.integration
 HOST_ENDPOINT = {"uri": "https://memory-game.example.org/", "sslCertificateType": "Trusted"}
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    return build_package(MEMORY_GAME, cache_dir=tmp_path_factory.mktemp("requirements"))
-
-
-@pytest.fixture
-def aws(moto, monkeypatch):  # noqa: F811
-    moto.reset()
-    for name, value in moto.env().items():
-        monkeypatch.setenv(name, value)
-    return moto
 
 
 @pytest.fixture(scope="module")

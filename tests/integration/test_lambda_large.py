@@ -14,26 +14,11 @@ from skills.lambda_deploy.deploy import DeployError, LambdaDeployer, LambdaSpec
 from skills.lambda_deploy.package import build_package, code_sha256
 from tests.motoserver import REGION, moto, push_image  # noqa: F401 (a fixture)
 
-from .conftest import MEMORY_GAME
-
 pytestmark = pytest.mark.integration
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000001"
 SPEC = LambdaSpec(slug="memory-game", skill_ids=(SKILL_ID,))
 FUNCTION = SPEC.function_name
 SMALL = 64 * 1024  # "the request limit": the Memory Game's zip is well over it
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    return build_package(MEMORY_GAME, cache_dir=tmp_path_factory.mktemp("requirements"))
-
-
-@pytest.fixture
-def aws(moto, monkeypatch):  # noqa: F811
-    moto.reset()
-    for name, value in moto.env().items():
-        monkeypatch.setenv(name, value)
-    return moto
 
 
 def calls_of(deployer: LambdaDeployer) -> list[tuple[str, dict]]:

@@ -18,7 +18,7 @@ from appliance.deploy import lambdas
 from appliance.render.layout import Paths
 from skills.lambda_deploy.package import Limits
 from skills.smapi.testing import FakeSMAPI
-from tests.motoserver import moto, push_image  # noqa: F401 (a fixture)
+from tests.motoserver import moto, push_image, use_moto  # noqa: F401 (a fixture)
 from tests.smapilink import create_skill, endpoint, link_admin, linked_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -40,13 +40,10 @@ def fake():
 
 @pytest.fixture
 def aws(moto, monkeypatch, settings, data_dir, fake):  # noqa: F811
-    moto.reset()
-    for name, value in moto.env().items():
-        monkeypatch.setenv(name, value)
     settings.APPLIANCE_DATA_DIR = data_dir
     settings.ASK_SMAPI_URL = settings.LWA_URL = fake.url
     link_admin(fake)
-    return moto
+    return use_moto(moto, monkeypatch)
 
 
 @pytest.fixture
