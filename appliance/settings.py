@@ -115,6 +115,9 @@ ASK_ENDPOINT_CA_BUNDLE = os.getenv("ASK_ENDPOINT_CA_BUNDLE", "")
 # The S3 bucket a skill's Lambda zip over 50 MB goes through (made when missing); empty: one
 # named after the AWS account and region (skills/lambda_deploy/code.py default_bucket).
 LAMBDA_S3_BUCKET = os.getenv("LAMBDA_S3_BUCKET", "")
+# How many revisions the catalogue keeps (besides the live one and the first); older ones are
+# deleted after each apply: rollbacks reach back this far.
+REVISIONS_KEEP = envint("APPLIANCE_REVISIONS_KEEP", 100)
 # How many releases each skill keeps (with their code and venv); older ones are pruned.
 RELEASES_KEEP = envint("APPLIANCE_RELEASES_KEEP", 5)
 # How a deploy started from the admin's page runs: "process" (a manage.py skill_deploy of its

@@ -20,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -216,6 +217,7 @@ class Apply:
                                                     previous=previous, messages=self.messages):
             if isinstance(error, Exception):  # the apply stays kept; the revision says it
                 self.messages.append(f"after the apply: {type(error).__name__}: {error}")
+        revisions.prune(max(2, settings.REVISIONS_KEEP))
         return self._finish(Revision.APPLIED, self.messages, started)
 
     def _not_installed(self, number: int, exc: HelperError, previous) -> list[str]:

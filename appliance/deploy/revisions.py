@@ -163,3 +163,16 @@ def catalogue_id() -> str:
     made anew numbers its revisions from 1 again; the helper keeps older backups apart by this."""
     first = Revision.objects.order_by("number").values_list("created", flat=True).first()
     return first.strftime("%Y%m%dT%H%M%S.%f") if first else "empty"
+
+
+def prune(keep: int) -> int:
+    """Delete the revisions older than the newest ``keep``, so that months of applies do not
+    fill the host's disk (or its backups); never the live one (what a failed apply restores) nor
+    the first (it names the catalogue: ``catalogue_id``). How many were deleted."""
+    newest = list(Revision.objects.order_by("-number").values_list("number", flat=True)[:keep])
+    if len(newest) < keep:
+        return 0
+    first = Revision.objects.order_by("number").values_list("pk", flat=True).first()
+    old = Revision.objects.filter(number__lt=newest[-1]).exclude(outcome=Revision.APPLIED) \
+        .exclude(pk=first)
+    return old.delete()[1].get(Revision._meta.label, 0)
