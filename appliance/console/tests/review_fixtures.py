@@ -4,17 +4,11 @@ whose changes they review."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
-from unittest import mock
-
-from django.test import override_settings
 from django.urls import reverse
 
 from appliance.catalogue.models import Revision, Skill
 from appliance.deploy import apply as apply_module
-from appliance.deploy.tests.fakes import FakeHelper, systemd_layout
+from appliance.deploy.tests.fakes import fake_systemd_host
 from appliance.test import BaseTestCase
 
 API_KEY = "old-api-key-51f0"
@@ -24,13 +18,7 @@ ROTATED_API_KEY = "rotated-api-key-9c2e"
 class ReviewTestCase(BaseTestCase):
     def setUp(self):
         super().setUp()
-        root = self.root = Path(tempfile.mkdtemp(prefix="appliance-test-"))
-        self.addCleanup(shutil.rmtree, root, True)
-        self.enterContext(override_settings(**systemd_layout(root)))
-        self.helper = FakeHelper()
-        self.enterContext(mock.patch.object(apply_module, "run_helper", self.helper))
-        self.enterContext(mock.patch.object(apply_module.health, "wait_healthy",
-                                            self.helper.wait_healthy))
+        self.root, self.helper = fake_systemd_host(self)
         self.game = Skill.objects.create(slug="memory-game", name="Memory Game",
                                          source="memory_game", port=8101,
                                          secrets={"API_KEY": API_KEY})

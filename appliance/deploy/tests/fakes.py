@@ -4,7 +4,12 @@ a health check that answers as it is told."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
+from unittest import mock
+
+from django.test import override_settings
 
 from appliance.deploy.client import HelperError
 from appliance.render.layout import paths_under, write_layout
@@ -48,3 +53,19 @@ def systemd_layout(root: Path) -> dict:
     write_layout(root / "layout.json", paths_under(root), init_flavour="systemd",
                  admin_user="root", skill_user="root")
     return {"APPLIANCE_LAYOUT": str(root / "layout.json"), "APPLIANCE_DATA_DIR": root / "data"}
+
+
+def fake_systemd_host(test, **settings) -> tuple[Path, FakeHelper]:
+    """For the unittest ``test``: a systemd host's layout under a temporary root (removed
+    after), the admin's settings pointing at it (and ``settings``), and a FakeHelper the apply
+    runs and health-checks with; (root, helper)."""
+    from appliance.deploy import apply as apply_module
+
+    root = Path(tempfile.mkdtemp(prefix="appliance-test-"))
+    test.addCleanup(shutil.rmtree, root, True)
+    test.enterContext(override_settings(**systemd_layout(root), **settings))
+    helper = FakeHelper()
+    test.enterContext(mock.patch.object(apply_module, "run_helper", helper))
+    test.enterContext(mock.patch.object(apply_module.health, "wait_healthy",
+                                        helper.wait_healthy))
+    return root, helper

@@ -4,23 +4,18 @@ writing anything; and an apply only when one is (the helper and health check are
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from io import StringIO
-from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import override_settings
 
 from appliance.catalogue.models import HostSettings, Revision, Skill
-from appliance.deploy import apply as apply_module
 from appliance.deploy import revisions
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper, systemd_layout
+from .fakes import fake_systemd_host
 
 pytestmark = pytest.mark.unit
 
@@ -34,13 +29,7 @@ def run(*args):
 class ApplyCommandTestCase(BaseTestCase):
     def setUp(self):
         super().setUp()
-        self.root = Path(tempfile.mkdtemp(prefix="appliance-test-"))
-        self.addCleanup(shutil.rmtree, self.root, True)
-        self.enterContext(override_settings(**systemd_layout(self.root)))
-        self.helper = FakeHelper()
-        self.enterContext(mock.patch.object(apply_module, "run_helper", self.helper))
-        self.enterContext(mock.patch.object(apply_module.health, "wait_healthy",
-                                            self.helper.wait_healthy))
+        self.root, self.helper = fake_systemd_host(self)
         Skill.objects.create(slug="always", name="always", source="memory_game", port=8101)
 
     def check(self) -> dict:

@@ -3,21 +3,16 @@ disk; the live one and the first (it names the catalogue) always stay."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from appliance.catalogue.models import Revision, Skill
-from appliance.deploy import apply as apply_module
 from appliance.deploy import revisions
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper, systemd_layout
+from .fakes import fake_systemd_host
 
 pytestmark = pytest.mark.unit
 
@@ -59,13 +54,7 @@ class PruneTestCase(BaseTestCase):
 class ApplyPrunesTestCase(BaseTestCase):
     def setUp(self):
         super().setUp()
-        root = Path(tempfile.mkdtemp(prefix="appliance-test-"))
-        self.addCleanup(shutil.rmtree, root, True)
-        self.enterContext(override_settings(**systemd_layout(root), REVISIONS_KEEP=3))
-        helper = FakeHelper()
-        self.enterContext(mock.patch.object(apply_module, "run_helper", helper))
-        self.enterContext(mock.patch.object(apply_module.health, "wait_healthy",
-                                            helper.wait_healthy))
+        fake_systemd_host(self, REVISIONS_KEEP=3)
         self.skill = Skill.objects.create(slug="always", name="always", source="memory_game",
                                           port=8101)
 
