@@ -21,9 +21,7 @@ TOKEN = "0123abcd-0000-4000-8000-00000000beef"
 class AlertsCheckTestCase(AlertsTestCase):
     def setUp(self):
         super().setUp()
-        self.hook = Receiver()
-        self.hook.__enter__()
-        self.addCleanup(self.hook.__exit__)
+        self.hook = self.enterContext(Receiver())
         self.channel(self.hook.url)
         HostSettings.objects.filter(pk=1).update(domain="example.org")
 

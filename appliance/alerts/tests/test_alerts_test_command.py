@@ -16,9 +16,7 @@ from .receiver import Receiver
 class AlertsTestCommandTestCase(AlertsTestCase):
     def setUp(self):
         super().setUp()
-        self.hook = Receiver()
-        self.hook.__enter__()
-        self.addCleanup(self.hook.__exit__)
+        self.hook = self.enterContext(Receiver())
 
     def run_command(self, *args) -> str:
         out = io.StringIO()

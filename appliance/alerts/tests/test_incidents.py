@@ -20,9 +20,7 @@ HEALTH = Finding("health:quiz", "quiz failed its health check", "no answer (time
 class IncidentsTestCase(AlertsTestCase):
     def setUp(self):
         super().setUp()
-        self.hook = Receiver()
-        self.hook.__enter__()
-        self.addCleanup(self.hook.__exit__)
+        self.hook = self.enterContext(Receiver())
         self.channel(self.hook.url)
         self.minute = 0
 

@@ -40,9 +40,7 @@ class Everything(logging.Handler):
 class SecretURLTestCase(AlertsTestCase):
     def setUp(self):
         super().setUp()
-        self.hook = Receiver(path=f"/hooks/{TOKEN}")
-        self.hook.__enter__()
-        self.addCleanup(self.hook.__exit__)
+        self.hook = self.enterContext(Receiver(path=f"/hooks/{TOKEN}"))
         self.url = f"json://alerts:{PASSWORD}@127.0.0.1:{self.hook.port}/hooks/{TOKEN}"
         # Every logger at DEBUG into one list, as a verbose admin would log.
         self.log = Everything()

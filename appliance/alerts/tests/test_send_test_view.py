@@ -15,9 +15,7 @@ from .receiver import Receiver
 class SendTestViewTestCase(AlertsTestCase):
     def setUp(self):
         super().setUp()
-        self.hook = Receiver()
-        self.hook.__enter__()
-        self.addCleanup(self.hook.__exit__)
+        self.hook = self.enterContext(Receiver())
         self.ops = self.channel(self.hook.url)
         self.url = reverse("admin:alerts_channel_test", args=[self.ops.pk])
 
