@@ -12,6 +12,9 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from unittest import mock
+
+from django.core.cache import cache
 
 from appliance.render.layout import Paths, write_layout
 from skills.runtime.testing import tls
@@ -84,6 +87,16 @@ def alexa_reply(speech: str, attributes: dict | None = None, end: bool = False,
     if card:
         response["card"] = card
     return {"version": "1.0", "sessionAttributes": attributes or {}, "response": response}
+
+
+def use_helper(test, helper: FakeHelper | None = None) -> FakeHelper:
+    """The console's services ask ``helper`` (a FakeHelper that knows no unit by default)
+    for the rest of ``test``, their states' cache emptied before and after it."""
+    helper = helper if helper is not None else FakeHelper()
+    test.enterContext(mock.patch("appliance.console.services.run_helper", helper))
+    cache.clear()  # states are cached a few seconds: each test starts without any
+    test.addCleanup(cache.clear)
+    return helper
 
 
 class FakeHelper:

@@ -2,14 +2,13 @@
 Caddy page, and per skill (only the skill's host) on the skill's page."""
 
 import json
-from unittest import mock
 
 from django.urls import reverse
 
 from appliance.catalogue.models import Skill
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import FakeHelper, use_helper
 
 
 def access(host: str, status: int = 200, uri: str = "/", duration: float = 0.0123) -> str:
@@ -41,9 +40,7 @@ class CaddyLogsTestCase(BaseTestCase):
             journal(json.dumps({"level": "error", "ts": 1735725601.0, "logger": "http.log.error",
                                 "msg": "dial tcp 127.0.0.1:8102: connect: connection refused"})),
         ]})
-        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        use_helper(self, self.helper)
         self.login()
 
     def data(self, name="caddy", **query):

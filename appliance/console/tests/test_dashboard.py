@@ -1,7 +1,6 @@
 import shutil
 import tempfile
 from pathlib import Path
-from unittest import mock
 
 from django.core.cache import cache
 from django.test import override_settings
@@ -11,7 +10,7 @@ from appliance.catalogue.models import HostSettings, Skill
 from appliance.render.layout import paths_under, write_layout
 from appliance.test import BaseTestCase
 
-from .fakes import FakeCaddy, FakeHelper
+from .fakes import FakeCaddy, FakeHelper, use_helper
 
 
 class DashboardTestCase(BaseTestCase):
@@ -25,11 +24,7 @@ class DashboardTestCase(BaseTestCase):
         self.helper = FakeHelper(states={"alexa-skill-memory-game": "active",
                                          "alexa-skill-lazy": "idle",
                                          "alexa-skill-broken": "failed", "caddy": "active"})
-        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        cache.clear()  # states are cached a few seconds: each test starts without any
-        self.addCleanup(cache.clear)
+        use_helper(self, self.helper)
         self.login()
 
     def get(self):

@@ -5,9 +5,7 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from unittest import mock
 
-from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 
@@ -15,7 +13,7 @@ from appliance.catalogue.models import Skill
 from appliance.render.layout import Paths, write_layout
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper, self_signed
+from .fakes import self_signed, use_helper
 
 
 class NoSiteCaddy:
@@ -52,9 +50,7 @@ class CertificateWordsTestCase(BaseTestCase):
         super().setUp()
         Skill.objects.create(slug="memory-game", name="Memory Game", source="memory_game",
                              port=8101)
-        self.enterContext(mock.patch("appliance.console.services.run_helper", FakeHelper()))
-        cache.clear()
-        self.addCleanup(cache.clear)
+        use_helper(self)
         self.caddy = NoSiteCaddy(Path(self.enterContext(tempfile.TemporaryDirectory())))
         self.addCleanup(self.caddy.sock.close)
         self.enterContext(override_settings(APPLIANCE_LAYOUT=str(self.caddy.layout)))

@@ -1,11 +1,10 @@
-from unittest import mock
 
 from django.urls import reverse
 
 from appliance.catalogue.models import Skill
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import FakeHelper, use_helper
 from .test_logs import ENTRIES
 
 
@@ -18,9 +17,7 @@ class LastRequestsTestCase(BaseTestCase):
         self.helper = FakeHelper(logs={
             "alexa-skill-memory-game": ENTRIES,
             "alexa-skill-quiet": [{"time": "", "level": "info", "message": "serving"}]})
-        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        use_helper(self, self.helper)
         self.login()
 
     def get(self):

@@ -1,11 +1,10 @@
-from unittest import mock
 
 from django.urls import reverse
 
 from appliance.catalogue.models import Skill
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import FakeHelper, use_helper
 
 REQUEST = ("INFO skills.runtime.requests: request_id=amzn1.echo-api.request.{n} "
            "type=IntentRequest intent=AnswerIntent outcome=ok latency_ms={ms}")
@@ -30,9 +29,7 @@ class LogsTestCase(BaseTestCase):
         self.helper = FakeHelper(logs={"alexa-skill-memory-game": ENTRIES,
                                        "caddy": [{"time": "", "level": "error",
                                                   "message": "tls: no certificate"}]})
-        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        use_helper(self, self.helper)
         self.login()
 
     def data(self, name="memory-game", **query):

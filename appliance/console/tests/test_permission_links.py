@@ -1,16 +1,14 @@
 """The pages offer only what the user's permissions allow: buttons, links and bulk actions."""
 
 import re
-from unittest import mock
 
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.urls import reverse
 
 from appliance.catalogue.models import Revision, Skill
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import use_helper
 
 APPLY_FORM = f'action="{reverse("console:review")}"'
 
@@ -21,11 +19,7 @@ class PermissionLinksTestCase(BaseTestCase):
         self.skill = Skill.objects.create(slug="memory-game", name="Memory Game",
                                           source="memory_game", port=8101)
         self.revision = Revision.objects.create(number=1, outcome=Revision.APPLIED)
-        patcher = mock.patch("appliance.console.services.run_helper", FakeHelper())
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        cache.clear()
-        self.addCleanup(cache.clear)
+        use_helper(self)
 
     def get(self, url, *perms):
         username = f"user{User.objects.count()}"

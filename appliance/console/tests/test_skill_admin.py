@@ -1,13 +1,12 @@
 from unittest import mock
 
-from django.core.cache import cache
 from django.urls import reverse
 
 from appliance.catalogue.models import Skill
 from appliance.console import applying
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import FakeHelper, use_helper
 
 ADD = {"slug": "memory-game", "name": "Memory Game", "source_kind": "bundled",
        "source": "memory_game", "enabled": "on", "port": "", "hostname": "",
@@ -22,11 +21,7 @@ class SkillAdminTestCase(BaseTestCase):
         super().setUp()
         self.helper = FakeHelper(states={"alexa-skill-one": "active",
                                          "alexa-skill-lazy": "idle"})
-        patcher = mock.patch("appliance.console.services.run_helper", self.helper)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        cache.clear()  # states are cached a few seconds: each test starts without any
-        self.addCleanup(cache.clear)
+        use_helper(self, self.helper)
         self.login()
 
     def skill(self, slug, **fields):

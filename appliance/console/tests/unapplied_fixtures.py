@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from unittest import mock
 
-from django.core.cache import cache
 from django.test import override_settings
 
 from appliance.catalogue.models import Revision, Skill
@@ -15,7 +13,7 @@ from appliance.deploy import revisions
 from appliance.render.layout import paths_under, write_layout
 from appliance.test import BaseTestCase
 
-from .fakes import FakeHelper
+from .fakes import use_helper
 
 
 class UnappliedTestCase(BaseTestCase):
@@ -28,11 +26,7 @@ class UnappliedTestCase(BaseTestCase):
         settings = override_settings(APPLIANCE_LAYOUT=str(layout))
         settings.enable()
         self.addCleanup(settings.disable)
-        helper = mock.patch("appliance.console.services.run_helper", FakeHelper())
-        helper.start()
-        self.addCleanup(helper.stop)
-        cache.clear()
-        self.addCleanup(cache.clear)
+        use_helper(self)
         self.quiz = Skill.objects.create(slug="quiz", name="Quiz", source="memory_game",
                                          port=8100)
         self.game = Skill.objects.create(slug="game", name="Game", source="memory_game",
