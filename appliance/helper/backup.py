@@ -25,7 +25,7 @@ import sys
 from importlib import metadata
 
 from ..render.snapshot import Paths
-from . import archive, backup_store
+from . import archive, backup_store, fsutil
 from .archive import Accounts
 from .backup_store import LocalStore, S3Store, Settings
 from .install import SAFE_ENV, Failure, tail
@@ -94,23 +94,11 @@ def _recipient(text: str):
 
 def _passphrase(path: str) -> str:
     """Root's passphrase file (root-only, one line)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise Failure(f"cannot read the backup passphrase file {path}: {exc.strerror}") \
-            from None
-    with os.fdopen(fd, "rb") as handle:
-        if not archive_private(handle.fileno()):
-            raise Failure(f"{path} must be root's alone (mode 0600) to hold the passphrase")
-        words = handle.read(4096).decode("utf-8", "replace").strip()
+    words = fsutil.read_secret(path, 4096, Failure, what="the backup passphrase file",
+                               why=" to hold the passphrase").decode("utf-8", "replace").strip()
     if len(words) < 12:
         raise Failure(f"the backup passphrase in {path} is shorter than 12 characters")
     return words
-
-
-def archive_private(fd: int) -> bool:
-    info = os.fstat(fd)
-    return info.st_uid == 0 and not info.st_mode & 0o077
 
 
 def write_archive(handle, paths: Paths, layout: dict, settings: Settings) -> dict:

@@ -115,6 +115,22 @@ def root_private(fd: int) -> bool:
     return info.st_uid == 0 and not info.st_mode & 0o022
 
 
+def read_secret(path: str, limit: int, error: type[Exception], *, what: str,
+                why: str) -> bytes:
+    """Up to ``limit`` bytes of the file at ``path``, which must be root's alone (0600) as it
+    holds a secret; ``error`` naming it as ``what`` when it cannot be opened (a link is not
+    followed) and saying ``why`` when others could read it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != 0 or info.st_mode & 0o077:
+            raise error(f"{path} must be root's alone (mode 0600){why}")
+        return handle.read(limit)
+
+
 def write_atomic(path: str, data: bytes, mode: int, uid: int, gid: int) -> None:
     """Temp file in the target's directory, fsync, owner and mode, then rename over ``path``."""
     directory, name = os.path.split(path)

@@ -61,17 +61,9 @@ def read_identity(identity_file: str | None) -> str:
     if identity_file is None:
         data = sys.stdin.buffer.read(MAX_IDENTITY + 1)
     else:
-        try:
-            fd = os.open(identity_file, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError as exc:
-            raise Refused(f"cannot read the identity file {identity_file}: {exc.strerror}") \
-                from None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if info.st_uid != 0 or info.st_mode & 0o077:
-                raise Refused(f"{identity_file} must be root's alone (mode 0600): it holds the "
-                              "key to every backup")
-            data = handle.read(MAX_IDENTITY + 1)
+        data = fsutil.read_secret(identity_file, MAX_IDENTITY + 1, Refused,
+                                  what="the identity file",
+                                  why=": it holds the key to every backup")
     if len(data) > MAX_IDENTITY:
         raise Refused("the identity is larger than 64 KiB")
     text = data.decode("utf-8", "replace").strip()
