@@ -1,9 +1,22 @@
-"""A client of the fake AVS (the ``avs`` fixture, tests/integration/conftest.py): shared by the
-voice client and protocol tests."""
+"""A client of the fake AVS (the ``avs`` fixture, tests/integration/conftest.py), what it says
+and a way to run it: shared by the voice client and protocol tests."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from skills.voice import AVSClient, Tokens
+
+
+def run(coro):
+    """``coro`` to its end, in 30 s at the most."""
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def noise(avs, text: str = "open memory game") -> bytes:
+    """Raw PCM standing for ``text``: connection tests need no speech tools."""
+    return avs.register(os.urandom(6400), text)
 
 
 def make_client(avs, tmp_path, **options) -> AVSClient:

@@ -13,11 +13,9 @@ import pytest
 from skills.voice import AVSClient, CapabilitiesUnconfirmed, Tokens, messages
 from skills.voice.fakelwa import CLIENT_ID, PRODUCT_ID, SERIAL
 
+from .avs_fakes import run
+
 pytestmark = pytest.mark.integration
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
 
 
 def session(avs, store, tmp_path, **options):

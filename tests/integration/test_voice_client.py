@@ -24,14 +24,10 @@ from skills.voice import (
 )
 from skills.voice.testing import FakeAVS
 
-from .avs_fakes import make_client
+from .avs_fakes import make_client, noise, run
 from .conftest import MEMORY_GAME
 
 pytestmark = pytest.mark.integration
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
 
 
 async def until(predicate, timeout: float = 5.0) -> None:
@@ -39,11 +35,6 @@ async def until(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(0.02)
-
-
-def noise(avs, text: str = "open memory game") -> bytes:
-    """Raw PCM standing for ``text``: connection tests need no speech tools."""
-    return avs.register(os.urandom(6400), text)
 
 
 def test_connect_opens_the_downchannel_and_synchronizes_state(avs, tmp_path):

@@ -7,26 +7,17 @@ AVS does, through the real client."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
 
 from skills.voice import AVSClient, IncompleteAnswer, Tokens, messages, mime
 
-from .avs_fakes import make_client
+from .avs_fakes import make_client, noise, run
 
 pytestmark = pytest.mark.integration
 
 COMPLETED = "InteractionModel.RequestProcessingCompleted"
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
-
-
-def noise(avs, text: str = "open memory game") -> bytes:
-    return avs.register(os.urandom(6400), text)
 
 
 def directives_of(response) -> list[tuple[str, str]]:

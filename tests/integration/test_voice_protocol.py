@@ -5,7 +5,6 @@ SpeechState token, the downchannel and SynchronizeState first, one connection pe
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
@@ -14,19 +13,11 @@ from skills.voice import MalformedResponse, VoiceError, messages
 from skills.voice.fakelwa import SERIAL
 from skills.voice.transport import StreamReset, Transport
 
-from .avs_fakes import make_client
+from .avs_fakes import make_client, noise, run
 
 pytestmark = pytest.mark.integration
 
 EVENTS = "/v20160207/events"
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 30))
-
-
-def noise(avs, text: str = "open memory game") -> bytes:
-    return avs.register(os.urandom(6400), text)
 
 
 async def post(transport: Transport, token: str, metadata: dict, pcm: bytes | None = None):
