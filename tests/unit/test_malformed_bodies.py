@@ -13,10 +13,11 @@ import random
 import time
 
 import pytest
-from flask import Flask
 
-from skills.runtime import Ask, core, statement
-from skills.runtime.testing import SkillClient, builders, trust
+from skills.runtime import core
+from skills.runtime.testing import SkillClient, builders
+
+from .hello import hello_app
 
 pytestmark = pytest.mark.unit
 
@@ -28,21 +29,9 @@ BODIES = {
 }
 
 
-def make_app(tmp_path, pki, **config) -> Flask:
-    app = Flask(__name__, root_path=str(tmp_path))
-    ask = Ask(app, "/")
-
-    @ask.launch
-    def launch():
-        return statement("hello")
-
-    trust(app, pki, tmp_path / "trust", **config)
-    return app
-
-
 @pytest.fixture
 def client(tmp_path, alexa_pki) -> SkillClient:
-    return SkillClient(make_app(tmp_path, alexa_pki), alexa_pki)
+    return SkillClient(hello_app(tmp_path, alexa_pki), alexa_pki)
 
 
 @pytest.fixture
@@ -89,7 +78,7 @@ def test_a_signed_bad_body_is_refused_with_one_warning(client, alexa_pki, body, 
 @pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 def test_a_bad_body_without_verification_is_refused_with_one_warning(tmp_path, alexa_pki, body,
                                                                      caplog):
-    app = make_app(tmp_path, alexa_pki, ASK_VERIFY_REQUESTS=False)
+    app = hello_app(tmp_path, alexa_pki, ASK_VERIFY_REQUESTS=False)
     caplog.set_level(logging.DEBUG)
     assert SkillClient(app, alexa_pki).post(body, {}).status == 400
     assert "outcome=refused" in assert_one_warning(caplog)

@@ -13,11 +13,11 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from flask import Flask
 
-from skills.runtime import Ask, statement
 from skills.runtime.requestlog import FIELD_MAX, LOGGER, format_request, parse_request
-from skills.runtime.testing import SkillClient, builders, trust
+from skills.runtime.testing import SkillClient, builders
+
+from .hello import hello_app
 
 pytestmark = pytest.mark.unit
 
@@ -31,15 +31,7 @@ NASTY = [
 
 @pytest.fixture
 def app(tmp_path, alexa_pki):
-    app = Flask(__name__, root_path=str(tmp_path))
-    ask = Ask(app, "/")
-
-    @ask.launch
-    def launch():
-        return statement("hello")
-
-    trust(app, alexa_pki, tmp_path / "trust")
-    return app
+    return hello_app(tmp_path, alexa_pki)
 
 
 def logged_lines(caplog) -> list[str]:

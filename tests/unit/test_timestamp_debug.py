@@ -4,10 +4,10 @@ ASK_VERIFY_TIMESTAMP_DEBUG=off may, and only in debug mode."""
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 
-from skills.runtime import Ask, statement
-from skills.runtime.testing import SkillClient, builders, trust
+from skills.runtime.testing import SkillClient, builders
+
+from .hello import hello_app
 
 pytestmark = pytest.mark.unit
 
@@ -15,15 +15,7 @@ MONTH = 30 * 24 * 3600
 
 
 def make_app(alexa_pki, tmp_path, **config) -> SkillClient:
-    app = Flask(__name__, root_path=str(tmp_path))
-    ask = Ask(app, "/")
-
-    @ask.launch
-    def launch():
-        return statement("Hello")
-
-    trust(app, alexa_pki, tmp_path / "trust", **config)
-    return SkillClient(app, alexa_pki)
+    return SkillClient(hello_app(tmp_path, alexa_pki, "Hello", **config), alexa_pki)
 
 
 def old_launch(client: SkillClient):
