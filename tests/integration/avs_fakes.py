@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from skills.voice import AVSClient, Tokens
+from skills.voice import AVSClient, Tokens, messages
 
 
 def run(coro):
@@ -24,3 +24,11 @@ def make_client(avs, tmp_path, **options) -> AVSClient:
     options.setdefault("backoff", (0.05, 0.2))
     return AVSClient(Tokens(avs.store(tmp_path / "avs.json")), out_dir=tmp_path / "answers",
                      **options)
+
+
+def declare_1_0(monkeypatch, interface: str) -> None:
+    """Have the client declare version 1.0 of ``interface`` (an older device's), the rest as
+    it does."""
+    monkeypatch.setattr(messages, "CAPABILITIES", tuple(
+        (name, "1.0" if name == interface else version)
+        for name, version in messages.CAPABILITIES))

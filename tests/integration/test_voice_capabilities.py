@@ -13,7 +13,7 @@ import pytest
 from skills.voice import AVSClient, CapabilitiesUnconfirmed, Tokens, messages
 from skills.voice.fakelwa import CLIENT_ID, PRODUCT_ID, SERIAL
 
-from .avs_fakes import run
+from .avs_fakes import declare_1_0, run
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +69,7 @@ def test_a_later_session_with_the_same_store_does_not_declare_again(avs, tmp_pat
 def test_changed_capabilities_are_declared_again(avs, tmp_path, monkeypatch):
     store = avs.store(tmp_path / "avs.json")
     with monkeypatch.context() as older:
-        older.setattr(messages, "CAPABILITIES", tuple(
-            (name, "1.0" if name == "SpeechSynthesizer" else version)
-            for name, version in messages.CAPABILITIES))
+        declare_1_0(older, "SpeechSynthesizer")
         assert session(avs, store, tmp_path).text == ""  # 1.0: no captions
     assert session(avs, store, tmp_path).text.startswith("Welcome")
     assert len(avs.reports) == 2

@@ -13,7 +13,7 @@ import pytest
 
 from skills.voice import AVSClient, IncompleteAnswer, Tokens, messages, mime
 
-from .avs_fakes import make_client, noise, run
+from .avs_fakes import declare_1_0, make_client, noise, run
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +40,7 @@ def test_the_fake_ends_the_request_after_its_directives_with_its_dialog_request_
 
 def test_without_interaction_model_1_2_declared_the_fake_never_ends_a_request(
         avs, tmp_path, monkeypatch):
-    monkeypatch.setattr(messages, "CAPABILITIES", tuple(
-        (name, "1.0" if name == "InteractionModel" else version)
-        for name, version in messages.CAPABILITIES))
+    declare_1_0(monkeypatch, "InteractionModel")
 
     async def main():
         async with make_client(avs, tmp_path) as client:

@@ -13,7 +13,7 @@ from skills.voice import MalformedResponse, VoiceError, messages
 from skills.voice.fakelwa import SERIAL
 from skills.voice.transport import StreamReset, Transport
 
-from .avs_fakes import make_client, noise, run
+from .avs_fakes import declare_1_0, make_client, noise, run
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +58,7 @@ def test_the_device_declares_speech_synthesizer_1_3_before_it_synchronizes(avs, 
 
 def test_a_device_declaring_speech_synthesizer_1_0_gets_speak_without_captions(
         avs, tmp_path, monkeypatch):
-    monkeypatch.setattr(messages, "CAPABILITIES", tuple(
-        (name, "1.0" if name == "SpeechSynthesizer" else version)
-        for name, version in messages.CAPABILITIES))
+    declare_1_0(monkeypatch, "SpeechSynthesizer")
 
     async def main():
         async with make_client(avs, tmp_path) as client:
