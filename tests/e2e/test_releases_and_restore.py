@@ -51,7 +51,10 @@ QUIZ = "quiz"
 QUIZ_FQDN = f"{QUIZ}.{DOMAIN}"
 WHEELS = "/srv/e2e-wheels"
 REPO = "/home/git/quiz.git"
-APP = """from flask import Flask
+QUIZ_SECRET = "E2E_QUIZ_SECRET"
+QUIZ_WELCOME = '"{{ tag }} {{ greeting }}"'  # the repository's templates.yaml: "v1 from tinytool"
+LAUNCH = 'return statement(render_template("welcome", tag="{tag}", greeting=tinytool.greet()))'
+APP = """from flask import Flask, render_template
 
 import tinytool
 from skills.runtime import Ask, statement
@@ -109,9 +112,8 @@ def quiz_repository(work) -> str:
 
     git("init", "-q", "-b", "main")
     (tree / "requirements.txt").write_text("tinytool==1.0\n")
-    (tree / "templates.yaml").write_text("welcome: Hello\n")
-    for tag, launch in (("v1", 'return statement("v1 " + tinytool.greet())'),
-                        ("v2", 'return statement("v2 " + tinytool.greet())'),
+    (tree / "templates.yaml").write_text(f"welcome: {QUIZ_WELCOME}\n")
+    for tag, launch in (("v1", LAUNCH.format(tag="v1")), ("v2", LAUNCH.format(tag="v2")),
                         ("v3", 'raise RuntimeError("v3 is broken")')):
         (tree / "app.py").write_text(APP.format(body=launch))
         git("add", "-A")
@@ -286,22 +288,30 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     assert provisioned.run(["systemctl", "is-enabled", "appliance-backup.timer"]
                            ).stdout.strip() == "enabled"
 
-    # What the operator changed since provisioning: a template and a secret.
+    # What the operator changed since provisioning: a template and a secret of the bundled
+    # Memory Game, and of the quiz, whose release the deploy page made from git.
     templates = (ROOT / "skills" / "memory_game" / "templates.yaml").read_text()
-    provisioned.run(["sh", "-c", "umask 022; cat > /tmp/templates.yaml"],
-                    input="\n".join(f"welcome: {WELCOME}" if line.startswith("welcome:")
-                                    else line for line in templates.splitlines()) + "\n")
-    provisioned.run(["env", f"{SECRET}=kept-across-the-rebuild", "/usr/local/sbin/"
-                     "appliance-manage", "skill_add", SLUG, "--templates-file",
-                     "/tmp/templates.yaml", "--secret-from-env", SECRET])
+    changed = {SLUG: ("\n".join(f"welcome: {WELCOME}" if line.startswith("welcome:") else line
+                                for line in templates.splitlines()) + "\n", SECRET),
+               QUIZ: (f"welcome: {QUIZ_WELCOME[:-1]}, kept across the rebuild\"\n",
+                      QUIZ_SECRET)}
+    for slug, (text, secret) in changed.items():
+        provisioned.run(["sh", "-c", f"umask 022; cat > /tmp/{slug}-templates.yaml"],
+                        input=text)
+        provisioned.run(["env", f"{secret}=kept-across-the-rebuild", MANAGE, "skill_add", slug,
+                         "--templates-file", f"/tmp/{slug}-templates.yaml", "--secret-from-env",
+                         secret])
     provisioned.manage("apply", "--reason", "e2e: before the backup")
     assert alexa_client(provisioned, SKILL_FQDN).launch().speech == WELCOME
-    quiz_said = speech(provisioned)  # the release the deploy page made, from git
+    assert speech(provisioned) == "v2 from tinytool, kept across the rebuild"
     before = {
         "certificate": served_certificate(SKILL_FQDN, provisioned.root_ca),
         "caddy root": guest_sha256(provisioned, CADDY_ROOT_CA),
         "secret key": guest_sha256(provisioned, "/etc/appliance/secret_key"),
-        "skill env": guest_sha256(provisioned, f"/etc/appliance/skills/{SLUG}.env"),
+        **{f"{slug} env": guest_sha256(provisioned, f"/etc/appliance/skills/{slug}.env")
+           for slug in (SLUG, QUIZ)},
+        "quiz templates": guest_sha256(provisioned, f"/etc/appliance/skills/{QUIZ}/"
+                                                    "templates.yaml"),
     }
     password = provisioned.admin_password()
 
@@ -340,13 +350,17 @@ def test_a_host_rebuilt_from_its_backup_serves_as_before(provisioned, front, fak
     assert str(identity) not in run.output
 
     assert alexa_client(provisioned, SKILL_FQDN).launch().speech == WELCOME
-    # The quiz's release came back from its code in the archive, its venv built again.
-    assert speech(provisioned) == quiz_said
+    # The quiz's release came back from its code in the archive, its venv built again, with
+    # its changed template.
+    assert speech(provisioned) == "v2 from tinytool, kept across the rebuild"
     after = {
         "certificate": served_certificate(SKILL_FQDN, provisioned.root_ca),
         "caddy root": guest_sha256(provisioned, CADDY_ROOT_CA),
         "secret key": guest_sha256(provisioned, "/etc/appliance/secret_key"),
-        "skill env": guest_sha256(provisioned, f"/etc/appliance/skills/{SLUG}.env"),
+        **{f"{slug} env": guest_sha256(provisioned, f"/etc/appliance/skills/{slug}.env")
+           for slug in (SLUG, QUIZ)},
+        "quiz templates": guest_sha256(provisioned, f"/etc/appliance/skills/{QUIZ}/"
+                                                    "templates.yaml"),
     }
     assert after == before
     assert logs_in(front, password)
