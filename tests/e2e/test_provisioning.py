@@ -496,6 +496,7 @@ def _fingerprint(provisioned) -> str:
     ({"skills_bundled": [{"slug": "Bad Slug", "source": "memory_game"}]}, "skills_bundled",
      "slug must be"),
     ({"duckdns_domains": ["x"], "duckdns_token": ""}, "duckdns_token", "must be set"),
+    ({"appliance_releases_keep": 0}, "appliance_releases_keep", "must be a number from 1"),
 ])
 def test_a_wrong_variable_stops_the_play_before_any_change_naming_it(provisioned, tmp_path,
                                                                      override, named, words):

@@ -196,7 +196,8 @@ def releasing(provisioned, front, identity, tmp_path_factory):
     extra = work / "vars.json"
     extra.write_text(json.dumps({
         "appliance_backup_recipients": [str(identity.to_public())], "appliance_backup_keep": 3,
-        "appliance_pip_no_index": True, "appliance_pip_find_links": [WHEELS]}))
+        "appliance_pip_no_index": True, "appliance_pip_find_links": [WHEELS],
+        "appliance_releases_keep": 4, "appliance_revisions_keep": 60}))
     run = provisioned.site("-e", f"@{extra}")
     assert run.rc == 0, run
 
@@ -221,6 +222,11 @@ def deploy(provisioned, url: str, ref: str, check: bool = True):
 
 
 def test_a_skill_deploys_from_git_without_dropping_a_request(provisioned, releasing):
+    # What the admin keeps comes from site.yml's variables.
+    kept = provisioned.manage("shell", "--no-imports", "-c", "from django.conf import settings "
+                              "as s; print(s.RELEASES_KEEP, s.REVISIONS_KEEP)").stdout.split()
+    assert kept == ["4", "60"]
+
     assert deploy(provisioned, releasing, "v1").stdout.startswith("changed:")
     assert speech(provisioned) == "v1 from tinytool"
     # The release is root's: the skill's own account cannot change its code.
