@@ -116,7 +116,10 @@ def test_caddys_reloads_hand_queued_connections_to_the_new_listener(provisioned)
     load through switch-overs proves it)."""
     conf = provisioned.run(["cat", "/etc/sysctl.d/60-caddy.conf"]).stdout
     assert "net.ipv4.tcp_migrate_req = 1" in conf
-    assert Path("/proc/sys/net/ipv4/tcp_migrate_req").read_text().strip() == "1"
+    setting = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    if not setting.exists():
+        pytest.skip("this machine's kernel is older than 5.14: it has no tcp_migrate_req")
+    assert setting.read_text().strip() == "1"
 
 
 def test_services_run_as_their_own_users_and_start_on_boot(provisioned):

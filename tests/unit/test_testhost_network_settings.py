@@ -21,7 +21,8 @@ def host(tmp_path):
     conf = host.guest / "etc/sysctl.d"
     conf.mkdir(parents=True)
     (conf / "60-caddy.conf").write_text("# a comment = 1\n; another = 2\n"
-                                        "net.ipv4.tcp_migrate_req = 1\n\n")
+                                        "net.ipv4.tcp_migrate_req = 1\n\n"
+                                        "net.ipv4.not_in_this_kernel = 1\n")
     (conf / "10-kernel.conf").write_text("kernel.panic = 10\n")
     (conf / "README").write_text("net.ipv4.ip_forward = 1\n")
     return host
@@ -49,3 +50,8 @@ def test_it_leaves_other_settings_and_files_alone(host, proc_sys):
 
 def test_a_guest_without_settings_changes_nothing(tmp_path, proc_sys):
     assert testhost.TestHost(tmp_path / "bare", 2222).load_network_settings(proc_sys) == {}
+
+
+def test_a_setting_this_kernel_lacks_is_skipped(host, proc_sys):
+    assert "net.ipv4.not_in_this_kernel" not in host.load_network_settings(proc_sys)
+    assert not (proc_sys / "net/ipv4/not_in_this_kernel").exists()
