@@ -272,10 +272,20 @@ _clients_lock = threading.Lock()
 _no_credentials_until = 0.0
 
 
+def configured_endpoint() -> str | None:
+    """Bedrock's endpoint from the environment, as botocore ranks its variables; None: botocore's
+    own (its config file, or AWS)."""
+    if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+        return None
+    return (os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+            or os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
 def _client(settings: Settings):
-    # The endpoint variables are part of the key: a client keeps the endpoint it was made with.
-    key = (settings.region, settings.deadline, os.environ.get("AWS_ENDPOINT_URL"),
-           os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"))
+    # The endpoint is read once, for the key and the client alike: a client made while the
+    # environment changes (a warm-up in the background) still goes where its key says.
+    endpoint = configured_endpoint()
+    key = (settings.region, settings.deadline, endpoint)
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
@@ -288,7 +298,8 @@ def _client(settings: Settings):
                                 retries={"total_max_attempts": 1},
                                 user_agent_extra="alexa-appliance-conversation")
                 client = boto3.session.Session().client(
-                    "bedrock-runtime", region_name=settings.region, config=config)
+                    "bedrock-runtime", region_name=settings.region, config=config,
+                    endpoint_url=endpoint)
                 _clients[key] = client
     return client
 

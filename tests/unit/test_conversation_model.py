@@ -245,6 +245,28 @@ def test_no_credentials_is_not_configured_and_not_looked_for_on_every_turn(bedro
         model.reset_clients()
 
 
+def test_a_client_goes_where_its_key_says_though_the_environment_changes_meanwhile(
+        bedrock_env, bedrock):
+    """A warm-up in the background may still be making the client when a test (or anything)
+    changes the environment: the client must not be cached under the old endpoint while going
+    to another one."""
+    real_session = boto3.session.Session
+
+    class Session(real_session):
+        def client(self, *args, **kwargs):
+            os.environ.pop("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", None)  # changed meanwhile
+            return super().client(*args, **kwargs)
+
+    model.reset_clients()
+    bedrock_env.setattr(boto3.session, "Session", Session)
+    try:
+        assert ask().text == "This is answer 1."
+        bedrock_env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.url)
+        assert ask().text == "This is answer 2."  # the cached client, still the fake's
+    finally:
+        model.reset_clients()
+
+
 def test_a_network_error(bedrock_env):
     bedrock_env.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")
     with pytest.raises(model.Fault) as raised:
