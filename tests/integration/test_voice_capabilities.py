@@ -46,7 +46,8 @@ def test_a_reconnection_does_not_declare_again(avs, tmp_path, how):
     store = avs.store(tmp_path / "avs.json")
 
     async def main():
-        async with AVSClient(Tokens(store), backoff=(0.05, 0.2)) as client:
+        async with AVSClient(Tokens(store), out_dir=tmp_path / "answers",
+                             backoff=(0.05, 0.2)) as client:
             await asyncio.to_thread(getattr(avs, how))
             for _ in range(250):
                 if client.connects == 2 and avs.events.count("System.SynchronizeState") == 2:
@@ -94,7 +95,7 @@ def test_a_new_gateway_is_declared_to(avs, lwa, tmp_path):
     store = avs.store(tmp_path / "avs.json")
     with FakeAVS(lwa=lwa) as other:
         async def main():
-            async with AVSClient(Tokens(store), backoff=(0.05, 0.2)):
+            async with AVSClient(Tokens(store), out_dir=tmp_path / "answers", backoff=(0.05, 0.2)):
                 await asyncio.to_thread(avs.set_endpoint, other.url)
                 for _ in range(250):
                     if other.events.count("System.SynchronizeState"):

@@ -96,7 +96,8 @@ def test_the_cli_prints_the_code_and_waits_for_approval(tmp_path, capsys):
 
 def ask_once(avs, store, **options):
     async def main():
-        async with AVSClient(Tokens(store, **options), backoff=(0.05, 0.2)) as client:
+        async with AVSClient(Tokens(store, **options), out_dir=store.path.parent / "answers",
+                             backoff=(0.05, 0.2)) as client:
             return await client.ask(avs.register(bytes(3200), "open memory game"))
     return asyncio.run(main())
 
@@ -115,7 +116,7 @@ def test_a_403_refreshes_the_token_once_and_sends_again(tmp_path):
         store = avs.store(tmp_path / "avs.json")
 
         async def main():
-            async with AVSClient(Tokens(store)) as client:
+            async with AVSClient(Tokens(store), out_dir=tmp_path / "answers") as client:
                 avs.revoke_access_tokens()  # still within its hour, but AVS refuses it
                 return await client.ask(avs.register(bytes(3200), "open memory game"))
         assert asyncio.run(main()).text.startswith("Welcome")
@@ -142,7 +143,7 @@ def test_no_secret_reaches_the_logs(tmp_path, caplog):
         first_access = linked.access_token
 
         async def main():
-            async with AVSClient(Tokens(store)) as client:
+            async with AVSClient(Tokens(store), out_dir=tmp_path / "answers") as client:
                 avs.revoke_access_tokens()  # forces a refresh: new secrets in play
                 await client.ask(avs.register(bytes(3200), "open memory game"))
                 return client.tokens.device
@@ -196,7 +197,8 @@ def test_linking_refreshing_and_asking_over_tls(tmp_path):
         async def main():
             tokens = Tokens(store, verify=lwa.ca_bundle)
             await tokens.access_token(force=True)  # the refresh grant over TLS too
-            async with AVSClient(tokens, verify=avs.ca_bundle) as client:
+            async with AVSClient(tokens, verify=avs.ca_bundle,
+                                 out_dir=tmp_path / "answers") as client:
                 return await client.ask(avs.register(bytes(3200), "open memory game"))
         assert asyncio.run(main()).text.startswith("Welcome")
     assert lwa.url.startswith("https://") and lwa.stats.refreshes == 1
