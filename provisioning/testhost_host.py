@@ -253,9 +253,9 @@ class TestHost:
             for line in conf.read_text().splitlines():
                 key, sep, value = line.partition("=")
                 key, value = key.strip(), value.strip()
-                setting = proc_sys.joinpath(*key.split("."))
                 if not (sep and key.startswith("net.")):
                     continue
+                setting = proc_sys.joinpath(*key.split("."))
                 if not setting.exists():  # an older kernel: as systemd-sysctl, say it, go on
                     log(f"this kernel has no {key}: {conf.name} is not applied")
                     continue
